@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Messages of the 401 answers. They tell the client what to do, never what
+// the token should have been.
+const (
+	msgBadToken     = "missing or invalid bearer token"
+	msgTokenMissing = "this API is disabled until api_token is set in the add-on options; then send it as Authorization: Bearer <token>"
+)
+
+// authenticate guards every route but the health path.
+//
+// With a token, requests must carry "Authorization: Bearer <token>". Without
+// one, requireToken decides: true (add-on mode, where the port faces the LAN)
+// refuses every request with a message saying api_token must be set; false
+// (standalone, where the caller binds loopback only) lets requests through.
+func authenticate(token string, requireToken bool, healthPath string) gin.HandlerFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(c *gin.Context) {
+		if c.Request.URL.Path == healthPath {
+			c.Next()
+			return
+		}
+		switch {
+		case token == "" && !requireToken:
+			c.Next()
+		case token == "":
+			unauthorized(c, msgTokenMissing)
+		case !validBearer(c.GetHeader("Authorization"), want):
+			unauthorized(c, msgBadToken)
+		default:
+			c.Next()
+		}
+	}
+}
+
+// validBearer compares the presented token with the configured one in
+// constant time. Both are hashed first so that the comparison does not leak
+// the token's length either.
+func validBearer(header string, want [sha256.Size]byte) bool {
+	scheme, got, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+}
+
+func unauthorized(c *gin.Context, message string) {
+	c.Header("WWW-Authenticate", `Bearer realm="mcp-bridge"`)
+	writeError(c, http.StatusUnauthorized, CodeUnauthorized, message)
+}

@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"bytes"
+	_ "embed"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// SupervisorAddr is the address from which the Home Assistant Supervisor
+// proxies Ingress requests; in add-on mode it is the only client the Ingress
+// port accepts.
+var SupervisorAddr = netip.MustParseAddr("172.30.32.2")
+
+//go:embed status.html.tmpl
+var statusPageSource string
+
+var statusPage = template.Must(template.New("status").Parse(statusPageSource))
+
+// allowOnly refuses, with 403, requests whose peer address is not in allowed
+// (or loopback, when allowLoopback is set). It looks only at the TCP peer,
+// never at X-Forwarded-For: the Supervisor is the peer.
+func allowOnly(allowed []netip.Addr, allowLoopback bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ap, err := netip.ParseAddrPort(c.Request.RemoteAddr)
+		if err == nil {
+			addr := ap.Addr().Unmap()
+			if allowLoopback && addr.IsLoopback() {
+				c.Next()
+				return
+			}
+			for _, a := range allowed {
+				if addr == a.Unmap() {
+					c.Next()
+					return
+				}
+			}
+		}
+		writeError(c, http.StatusForbidden, CodeForbidden, "this port only serves Home Assistant Ingress")
+	}
+}
+
+// statusView is what the status page shows.
+type statusView struct {
+	Version string
+	Mode    string
+	Uptime  string
+	Health  Health
+	HA      DependencyHealth
+}
+
+// handleStatusPage renders the Ingress status page. It is self-contained (no
+// external assets, no absolute links) because Ingress serves it under a path
+// prefix chosen by the Supervisor.
+func (s *Server) handleStatusPage(c *gin.Context) {
+	h := s.health.check(c.Request.Context())
+	view := statusView{
+		Version: s.cfg.Version,
+		Mode:    s.cfg.Mode,
+		Uptime:  s.health.now().Sub(s.started).Truncate(time.Second).String(),
+		Health:  h,
+		HA:      h.Dependencies["home_assistant"],
+	}
+	var buf bytes.Buffer
+	if err := statusPage.Execute(&buf, view); err != nil {
+		s.log.Error().Err(err).Msg("rendering status page")
+		writeError(c, http.StatusInternalServerError, CodeInternal, "internal error")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}

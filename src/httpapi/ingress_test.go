@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+func TestIngressFilter(t *testing.T) {
+	tests := []struct {
+		name          string
+		allowLoopback bool
+		remote        string
+		want          int
+	}{
+		{name: "supervisor", remote: "172.30.32.2:40000", want: 200},
+		{name: "supervisor as IPv4-mapped IPv6", remote: "[::ffff:172.30.32.2]:40000", want: 200},
+		{name: "other add-on", remote: "172.30.32.3:40000", want: 403},
+		{name: "LAN", remote: "192.168.1.20:40000", want: 403},
+		{name: "loopback refused in add-on mode", remote: "127.0.0.1:40000", want: 403},
+		{name: "loopback allowed standalone", allowLoopback: true, remote: "127.0.0.1:40000", want: 200},
+		{name: "IPv6 loopback allowed standalone", allowLoopback: true, remote: "[::1]:40000", want: 200},
+		{name: "LAN refused standalone", allowLoopback: true, remote: "10.0.0.5:40000", want: 403},
+		{name: "garbage peer", remote: "not-an-address", want: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t, Config{IngressAddr: "127.0.0.1:0", IngressAllowLoopback: tt.allowLoopback})
+			for _, path := range []string{"/", "/health"} {
+				r := do(s.IngressHandler(), "GET", path, tt.remote, map[string]string{"X-Forwarded-For": "172.30.32.2"})
+				if r.status != tt.want {
+					t.Errorf("GET %s from %s: status = %d, want %d", path, tt.remote, r.status, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	checker := &fakeChecker{}
+	s := newTestServer(t, Config{IngressAddr: "127.0.0.1:0", Health: checker, Version: "9.8.7", Mode: "demo"})
+	r := do(s.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d, content type %q", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{"9.8.7", "healthy", "connected", "simulated home"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("status page lacks %q:\n%s", want, r.body)
+		}
+	}
+	for _, external := range []string{"http://", "https://", `src="/`, `href="/`} {
+		if strings.Contains(r.body, external) {
+			t.Errorf("status page references %q; it must be self-contained and relative", external)
+		}
+	}
+
+	checker.set(0, errors.New("dial tcp: connection <refused>"))
+	r = do(s.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil)
+	for _, want := range []string{"unhealthy", "unavailable", "connection &lt;refused&gt;"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("status page with HA down lacks %q:\n%s", want, r.body)
+		}
+	}
+}
+
+func TestNoIngressHandler(t *testing.T) {
+	s := newTestServer(t, Config{})
+	if s.IngressHandler() != nil {
+		t.Error("IngressHandler() != nil without IngressAddr")
+	}
+}
+
+func TestRecovery(t *testing.T) {
+	s := newTestServer(t, Config{Routes: func(api *gin.RouterGroup) {
+		api.GET("/boom", func(*gin.Context) { panic("kaboom") })
+	}})
+	r := do(s.Handler(), "GET", "/boom", "", nil)
+	want := `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error"}}`
+	if r.status != http.StatusInternalServerError || r.body != want {
+		t.Errorf("got %d %s, want 500 %s", r.status, r.body, want)
+	}
+	// The server keeps serving after a panic.
+	if got := do(s.Handler(), "GET", "/health", "", nil).status; got != http.StatusOK {
+		t.Errorf("health after panic = %d", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no addr", Config{Health: &fakeChecker{}}, "Addr is required"},
+		{"no checker", Config{Addr: ":0"}, "Health is required"},
+		{"bad health path", Config{Addr: ":0", Health: &fakeChecker{}, HealthPath: "health"}, "must start with /"},
+		{"token with space", Config{Addr: ":0", Health: &fakeChecker{}, APIToken: "a b"}, "whitespace"},
+		{"negative timeout", Config{Addr: ":0", Health: &fakeChecker{}, HealthTimeout: -time.Second}, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want error containing %q", err, tt.want)
+			}
+			if _, err := New(tt.cfg); err == nil {
+				t.Error("New accepted an invalid Config")
+			}
+		})
+	}
+}

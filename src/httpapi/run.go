@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdlog "log"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Listen opens the main API's and the Ingress port's listeners, so that a
+// caller can report a port already in use before starting anything else.
+// Run calls it if the caller did not. Calling it again does nothing.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.apiLn != nil {
+		return nil
+	}
+	apiLn, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("httpapi: listening on %s: %w", s.cfg.Addr, err)
+	}
+	if s.ingress != nil {
+		ln, err := net.Listen("tcp", s.cfg.IngressAddr)
+		if err != nil {
+			apiLn.Close()
+			return fmt.Errorf("httpapi: listening for ingress on %s: %w", s.cfg.IngressAddr, err)
+		}
+		s.ingressLn = ln
+	}
+	s.apiLn = apiLn
+	return nil
+}
+
+// Addr returns the main API's listening address, or nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.apiLn == nil {
+		return nil
+	}
+	return s.apiLn.Addr()
+}
+
+// IngressAddr returns the Ingress port's listening address, or nil before
+// Listen or without an Ingress listener.
+func (s *Server) IngressAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ingressLn == nil {
+		return nil
+	}
+	return s.ingressLn.Addr()
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting connections and waits up to Config.ShutdownTimeout for requests
+// in flight. It returns nil after a shutdown caused by ctx, and an error if a
+// listener fails or the shutdown times out. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	apiLn, ingressLn := s.apiLn, s.ingressLn
+	s.mu.Unlock()
+
+	servers := []*http.Server{s.newHTTPServer(s.api)}
+	listeners := []net.Listener{apiLn}
+	if ingressLn != nil {
+		servers = append(servers, s.newHTTPServer(s.ingress))
+		listeners = append(listeners, ingressLn)
+	}
+	s.log.Info().Str("addr", apiLn.Addr().String()).Msg("serving API")
+	if ingressLn != nil {
+		s.log.Info().Str("addr", ingressLn.Addr().String()).Msg("serving Ingress")
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for i, srv := range servers {
+		g.Go(func() error {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("httpapi: serving on %s: %w", listeners[i].Addr(), err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		return s.shutdown(servers)
+	})
+	return g.Wait()
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          stdlog.New(s.log, "", 0),
+	}
+}
+
+// shutdown stops every server within one shared deadline, then closes the
+// connections that are still open.
+func (s *Server) shutdown(servers []*http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+			errs = append(errs, fmt.Errorf("httpapi: shutting down: %w", err))
+		}
+	}
+	s.log.Debug().Msg("HTTP servers stopped")
+	return errors.Join(errs...)
+}

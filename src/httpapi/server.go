@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/rs/zerolog"
+)
+
+// Config configures a Server. Addr and Health are required.
+type Config struct {
+	// Addr is the main API's listen address, "host:port". Port 0 picks a
+	// free port (see Server.Addr).
+	Addr string
+
+	// IngressAddr is the Ingress listener's address. If empty, there is no
+	// Ingress listener.
+	IngressAddr string
+
+	// IngressAllowed lists the peer addresses admitted on the Ingress port.
+	// If nil, defaults to SupervisorAddr alone.
+	IngressAllowed []netip.Addr
+
+	// IngressAllowLoopback also admits loopback peers on the Ingress port,
+	// for standalone and demo runs where no Supervisor proxies Ingress.
+	IngressAllowLoopback bool
+
+	// APIToken, if set, is required as "Authorization: Bearer <token>" on
+	// every main-API route but the health path. Never logged.
+	APIToken string
+
+	// RequireToken makes a missing APIToken close the main API (every route
+	// but health answers 401 saying api_token must be set) instead of
+	// leaving it open. Set it when the port is reachable from the network.
+	RequireToken bool
+
+	// Health reports whether Home Assistant answers. Required.
+	Health HealthChecker
+
+	// HealthTimeout bounds one health check. If zero, defaults to 2s.
+	HealthTimeout time.Duration
+
+	// HealthPath is the health endpoint on both listeners. If empty,
+	// defaults to "/health".
+	HealthPath string
+
+	// Version and Mode are shown on the status page.
+	Version, Mode string
+
+	// Routes, if set, registers extra routes on the main API. The group sits
+	// behind the authentication middleware.
+	Routes func(api *gin.RouterGroup)
+
+	// ShutdownTimeout bounds the graceful shutdown in Run. If zero, defaults
+	// to 10s; connections still open then are closed.
+	ShutdownTimeout time.Duration
+
+	// Logger receives request logs (debug) and errors. The zero value logs
+	// nothing.
+	Logger zerolog.Logger
+}
+
+// Validate reports whether the configuration can be served.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("httpapi: Config.Addr is required"))
+	}
+	if c.Health == nil {
+		errs = append(errs, ErrNoHealthChecker)
+	}
+	if c.HealthPath != "" && !strings.HasPrefix(c.HealthPath, "/") {
+		errs = append(errs, fmt.Errorf("httpapi: HealthPath %q must start with /", c.HealthPath))
+	}
+	if strings.ContainsAny(c.APIToken, " \t\r\n") {
+		errs = append(errs, errors.New("httpapi: APIToken must not contain whitespace"))
+	}
+	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("httpapi: timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.IngressAllowed == nil {
+		c.IngressAllowed = []netip.Addr{SupervisorAddr}
+	}
+	if c.HealthTimeout == 0 {
+		c.HealthTimeout = 2 * time.Second
+	}
+	if c.HealthPath == "" {
+		c.HealthPath = "/health"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+}
+
+// Server serves the main API and, if configured, the Ingress port. Its
+// methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     zerolog.Logger
+	health  *healthProbe
+	started time.Time
+
+	api     *gin.Engine
+	ingress *gin.Engine
+
+	mu        sync.Mutex // guards apiLn, ingressLn
+	apiLn     net.Listener
+	ingressLn net.Listener
+}
+
+// New builds a Server from cfg. It opens no port; see Listen and Run.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{
+		cfg: cfg,
+		log: cfg.Logger,
+		health: &healthProbe{
+			checker: cfg.Health,
+			timeout: cfg.HealthTimeout,
+			now:     time.Now,
+		},
+		started: time.Now(),
+	}
+	s.api = s.newAPIEngine()
+	if cfg.IngressAddr != "" {
+		s.ingress = s.newIngressEngine()
+	}
+	return s, nil
+}
+
+func (s *Server) newEngine(listener string) *gin.Engine {
+	e := gin.New()
+	e.ContextWithFallback = true
+	_ = e.SetTrustedProxies(nil) // the TCP peer is the client; never trust X-Forwarded-For
+	e.Use(logRequests(s.log, listener), recovery(s.log))
+	e.NoRoute(notFound)
+	return e
+}
+
+func (s *Server) newAPIEngine() *gin.Engine {
+	e := s.newEngine("api")
+	e.Use(authenticate(s.cfg.APIToken, s.cfg.RequireToken, s.cfg.HealthPath))
+	e.GET(s.cfg.HealthPath, s.health.handleHealth)
+	s.registerRoutes(e.Group("/"))
+	return e
+}
+
+func (s *Server) newIngressEngine() *gin.Engine {
+	e := s.newEngine("ingress")
+	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback))
+	e.GET("/", s.handleStatusPage)
+	e.GET(s.cfg.HealthPath, s.health.handleHealth)
+	return e
+}
+
+// Handler returns the main API's handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// IngressHandler returns the Ingress port's handler, or nil when
+// Config.IngressAddr is empty.
+func (s *Server) IngressHandler() http.Handler {
+	if s.ingress == nil {
+		return nil
+	}
+	return s.ingress
+}

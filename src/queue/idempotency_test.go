@@ -1,0 +1,151 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestIdempotencyReplays(t *testing.T) {
+	errBoom := errors.New("boom")
+	for _, tt := range []struct {
+		name    string
+		val     json.RawMessage
+		err     error
+		wantErr error
+	}{
+		{"value", value("ok"), nil, nil},
+		{"error", nil, errBoom, errBoom},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := newQueue(t, Config{})
+				var runs atomic.Int32
+				run := func(context.Context) (json.RawMessage, error) {
+					runs.Add(1)
+					return tt.val, tt.err
+				}
+				j := Job{Write: true, IdempotencyKey: "req-1", Run: run}
+				for i, wantReplay := range []bool{false, true, true} {
+					out, err := q.Do(t.Context(), j)
+					if !errors.Is(err, tt.wantErr) || string(out.Value) != string(tt.val) || out.Replayed != wantReplay {
+						t.Fatalf("Do #%d = %+v, %v; want %s, %v, replayed %v", i, out, err, tt.val, tt.wantErr, wantReplay)
+					}
+				}
+				if runs.Load() != 1 || q.Stats().Replayed != 2 {
+					t.Errorf("runs, Replayed = %d, %d; want 1, 2", runs.Load(), q.Stats().Replayed)
+				}
+			})
+		})
+	}
+}
+
+func TestIdempotencyTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{IdempotencyTTL: time.Minute})
+		var runs atomic.Int32
+		j := Job{Write: true, IdempotencyKey: "req-1", Run: counted(&runs, "v")}
+		do := func() Outcome {
+			t.Helper()
+			out, err := q.Do(t.Context(), j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		do()
+		time.Sleep(time.Minute - time.Second)
+		if out := do(); !out.Replayed || runs.Load() != 1 {
+			t.Fatalf("before the TTL: replayed %v, runs %d; want true, 1", out.Replayed, runs.Load())
+		}
+		time.Sleep(time.Second)
+		if out := do(); out.Replayed || runs.Load() != 2 {
+			t.Fatalf("after the TTL: replayed %v, runs %d; want false, 2", out.Replayed, runs.Load())
+		}
+		if got := q.Stats().Idempotency; got != 1 {
+			t.Errorf("keys kept = %d, want 1", got)
+		}
+	})
+}
+
+func TestIdempotencyWaitsForRunningFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{Concurrency: 2})
+		g := newGate()
+		ctx, cancel := context.WithCancel(t.Context())
+		first := submit(ctx, q, Job{Write: true, Locks: []string{"x"}, IdempotencyKey: "req-1", Run: g.run("v")})
+		repeat := submit(t.Context(), q, Job{Write: true, Locks: []string{"x"}, IdempotencyKey: "req-1", Run: g.run("again")})
+		if !pending(repeat) {
+			t.Fatal("repeat returned while the first was running")
+		}
+		// The first caller leaves (a client timeout, then its retry): the
+		// execution goes on for the repeat.
+		cancel()
+		synctest.Wait()
+		recv(t, first)
+		close(g.release)
+		synctest.Wait()
+		if r := recv(t, repeat); r.err != nil || string(r.out.Value) != `"v"` || !r.out.Replayed {
+			t.Fatalf("repeat = %+v, %v; want replayed \"v\"", r.out, r.err)
+		}
+		if g.runs.Load() != 1 || g.cancelled.Load() {
+			t.Errorf("runs, cancelled = %d, %v; want 1, false", g.runs.Load(), g.cancelled.Load())
+		}
+	})
+}
+
+func TestIdempotencyNotRunIsForgotten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{})
+		release := blockWith(t, q)
+		var runs atomic.Int32
+		j := Job{Write: true, IdempotencyKey: "req-1", Run: counted(&runs, "v")}
+		ctx, cancel := context.WithCancel(t.Context())
+		first := submit(ctx, q, j)
+		cancel()
+		synctest.Wait()
+		recv(t, first)
+		release()
+		out, err := q.Do(t.Context(), j)
+		if err != nil || out.Replayed || runs.Load() != 1 {
+			t.Errorf("Do = %+v, %v, runs %d; want an own execution", out, err, runs.Load())
+		}
+	})
+}
+
+func TestIdempotencyBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{MaxIdempotencyKeys: 2})
+		var runs atomic.Int32
+		for _, key := range []string{"a", "b", "c", "c", "a"} {
+			if _, err := q.Do(t.Context(), Job{IdempotencyKey: key, Run: counted(&runs, key)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// "a" was evicted by "c", so it ran twice; "c" was replayed.
+		if runs.Load() != 4 || q.Stats().Idempotency != 2 {
+			t.Errorf("runs, keys = %d, %d; want 4, 2", runs.Load(), q.Stats().Idempotency)
+		}
+	})
+}
+
+func TestIdempotencyWithDedup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{})
+		g := newGate()
+		a := submit(t.Context(), q, Job{DedupKey: "d", IdempotencyKey: "i1", Run: g.run("v")})
+		b := submit(t.Context(), q, Job{DedupKey: "d", IdempotencyKey: "i2", Run: g.run("x")})
+		close(g.release)
+		synctest.Wait()
+		recv(t, a)
+		recv(t, b)
+		out, err := q.Do(t.Context(), Job{DedupKey: "d", IdempotencyKey: "i2", Run: g.run("x")})
+		if err != nil || !out.Replayed || string(out.Value) != `"v"` || g.runs.Load() != 1 {
+			t.Errorf("Do = %+v, %v, runs %d; want replayed \"v\", 1 run", out, err, g.runs.Load())
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+	"github.com/mcp-bridge/mcp-bridge/src/queue"
+)
+
+// Call runs one tools/call: it looks the tool up, queues the call with its
+// priority, locks and keys, runs it on a child with retries, and returns the
+// child's CallToolResult. A tool error (isError) is a Result, not an error.
+//
+// Cancelling ctx (the client went away) removes a queued call, or cancels a
+// running one in the child unless other callers share it. Errors match one
+// of this package's sentinels, queue.ErrFull, *mcpconn.RPCError (the child
+// refused the request), or ctx.Err() when ctx ended first.
+func (b *Bridge) Call(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res, kind, err := b.call(ctx, req)
+	res.Meta.Duration = time.Since(start)
+	b.record(kind, res, err, res.Meta.Duration)
+	if err != nil {
+		b.logFailure(req, kind, err)
+	}
+	return res, err
+}
+
+func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
+	if err := checkToolName(req.Tool); err != nil {
+		return Result{}, KindAuto, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	info, err := b.catalog.tool(ctx, req.Tool)
+	if err != nil {
+		if errors.Is(err, ErrUnknownTool) {
+			return Result{}, KindAuto, err
+		}
+		return b.fallback(req, KindAuto, b.unavailable(ctx, err))
+	}
+	p, err := b.makePlan(req, info)
+	if err != nil {
+		return Result{}, p.kind, err
+	}
+	if err := b.breaker.check(); err != nil {
+		return b.fallback(req, p.kind, err)
+	}
+	res, err := b.enqueue(ctx, p)
+	if err != nil {
+		return b.fallback(req, p.kind, err)
+	}
+	return res, p.kind, nil
+}
+
+// enqueue submits the planned call and waits for its outcome.
+func (b *Bridge) enqueue(ctx context.Context, p plan) (Result, error) {
+	deadline := time.Now().Add(p.timeout)
+	qctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	attempts := 0
+	out, err := b.queue.Do(qctx, queue.Job{
+		Priority:       p.priority,
+		Write:          p.kind == KindWrite,
+		Locks:          p.locks,
+		DedupKey:       p.dedupKey,
+		IdempotencyKey: p.idemKey,
+		Run: func(rctx context.Context) (json.RawMessage, error) {
+			// The queue's ctx carries no deadline (it is shared by every
+			// caller of a deduplicated read): apply the first caller's.
+			rctx, cancel := context.WithDeadline(rctx, deadline)
+			defer cancel()
+			return b.execute(rctx, p, &attempts)
+		},
+	})
+	if err != nil {
+		return Result{}, b.finalError(ctx, qctx, p, err)
+	}
+	meta := Meta{
+		QueueWait:    out.Wait,
+		Attempts:     attempts,
+		Deduplicated: out.Shared,
+		Replayed:     out.Replayed,
+		Priority:     p.priority.String(),
+		Kind:         p.kind,
+		IsError:      isToolError(out.Value),
+	}
+	if out.Shared || out.Replayed {
+		meta.Attempts = 0 // the execution was another caller's
+	}
+	return Result{Raw: out.Value, Meta: meta}, nil
+}
+
+// finalError turns what the queue returned into the error Call reports.
+func (b *Bridge) finalError(ctx, qctx context.Context, p plan, err error) error {
+	switch {
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("bridge: %w", ctx.Err()) // the caller went away
+	case errors.Is(err, queue.ErrClosed):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.Is(err, ErrTimeout):
+		return err
+	case qctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
+		return timeoutError(p)
+	}
+	return err
+}
+
+func timeoutError(p plan) error {
+	if p.kind == KindWrite {
+		return fmt.Errorf("%w after %v; if the write had started, it may or may not have been applied", ErrTimeout, p.timeout)
+	}
+	return fmt.Errorf("%w after %v", ErrTimeout, p.timeout)
+}
+
+// execute runs the call on a child, retrying what is safe to retry. It is
+// the queue job's body; ctx ends at the call's deadline or when every
+// caller has gone.
+func (b *Bridge) execute(ctx context.Context, p plan, attempts *int) (json.RawMessage, error) {
+	backoff := b.cfg.RetryBackoff
+	for n := 1; ; n++ {
+		*attempts = n
+		raw, err := b.attempt(ctx, p)
+		if err == nil {
+			return raw, nil
+		}
+		if ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, timeoutError(p)
+			}
+			return nil, err
+		}
+		if !b.retryable(p, err) || n >= b.cfg.MaxAttempts {
+			return nil, b.attemptsFailed(p, n, err)
+		}
+		b.metrics.retry(p.kind)
+		b.log.Debug().Err(err).Str("tool", p.tool).Int("attempt", n).Msg("retrying call")
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, b.attemptsFailed(p, n, err)
+		case <-t.C:
+		}
+		backoff = time.Duration(float64(backoff) * b.cfg.BackoffFactor)
+	}
+}
+
+// attempt runs the call once, through the breaker.
+func (b *Bridge) attempt(ctx context.Context, p plan) (json.RawMessage, error) {
+	done, err := b.breaker.allow()
+	if err != nil {
+		return nil, err
+	}
+	actx := ctx
+	if b.cfg.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, b.cfg.AttemptTimeout)
+		defer cancel()
+	}
+	raw, err := b.exec.Call(actx, "tools/call", p.params)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		err = fmt.Errorf("attempt timed out after %v: %w", b.cfg.AttemptTimeout, err)
+	}
+	done(err)
+	var rpcErr *mcpconn.RPCError
+	if errors.As(err, &rpcErr) && rpcErr.Code == codeInvalidParams {
+		b.catalog.invalidate() // the child may no longer have the tool
+	}
+	return raw, err
+}
+
+// codeInvalidParams is JSON-RPC's "Invalid params", which MCP servers also
+// answer for an unknown tool.
+const codeInvalidParams = -32602
+
+// retryable reports whether another attempt is safe and may help.
+func (b *Bridge) retryable(p plan, err error) bool {
+	switch {
+	case errors.Is(err, ErrCircuitOpen):
+		return false
+	case errors.Is(err, mcpconn.ErrNotSent):
+		return true // never reached a child: safe even for writes
+	case p.kind == KindWrite:
+		return false
+	}
+	return errors.Is(err, mcpconn.ErrSessionLost) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// attemptsFailed is the error of an execution that gave up after n attempts.
+func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
+	var rpcErr *mcpconn.RPCError
+	switch {
+	case errors.As(err, &rpcErr), errors.Is(err, ErrCircuitOpen):
+		return err
+	case p.kind == KindWrite && errors.Is(err, mcpconn.ErrSessionLost):
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	case p.kind == KindWrite && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)
+}
+
+// fallback lets Config.Fallback answer a read that failed because no child
+// could serve it.
+func (b *Bridge) fallback(req Request, kind Kind, err error) (Result, Kind, error) {
+	if b.cfg.Fallback == nil || kind == KindWrite ||
+		!(errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrUnavailable)) {
+		return Result{}, kind, err
+	}
+	raw, ok := b.cfg.Fallback(req, err)
+	if !ok {
+		return Result{}, kind, err
+	}
+	return Result{Raw: raw, Meta: Meta{Stale: true, Kind: kind, IsError: isToolError(raw)}}, kind, nil
+}
+
+// isToolError reports whether a CallToolResult has isError: true.
+func isToolError(raw json.RawMessage) bool {
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	return json.Unmarshal(raw, &r) == nil && r.IsError
+}
+
+func (b *Bridge) logFailure(req Request, kind Kind, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	ev := b.log.Warn()
+	if errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrUnknownTool) {
+		ev = b.log.Debug()
+	}
+	ev.Err(err).Str("tool", req.Tool).Str("kind", kind.String()).Str("session", req.SessionID).Msg("tool call failed")
+}

@@ -1,0 +1,178 @@
+package bridge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/queue"
+)
+
+// plan is everything the bridge decided about one call before queueing it.
+type plan struct {
+	tool     string
+	kind     Kind
+	priority queue.Priority
+	timeout  time.Duration
+	locks    []string
+	dedupKey string
+	idemKey  string
+	params   json.RawMessage // tools/call params sent to the child
+}
+
+// makePlan classifies req against the tool's metadata and the policies.
+func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
+	args, canon, err := decodeArguments(req.Arguments)
+	if err != nil {
+		return plan{}, err
+	}
+	pol, hasPol := b.cfg.Tools[req.Tool]
+	p := plan{tool: req.Tool, kind: pol.Kind}
+	if p.kind == KindAuto {
+		p.kind = KindWrite
+		if info.readOnly {
+			p.kind = KindRead
+		}
+	}
+	p.priority = b.priority(req, pol, hasPol, p.kind)
+	p.timeout = b.timeout(req, pol)
+	sum := digest(req.Tool, canon)
+	if p.kind == KindWrite {
+		p.locks = Locks(req.Tool, args)
+	} else if !b.cfg.DisableDedup {
+		p.dedupKey = "read\x00" + sum
+	}
+	if req.RequestID != "" {
+		p.idemKey = "req\x00" + req.SessionID + "\x00" + req.RequestID + "\x00" + sum
+	}
+	rawArgs := req.Arguments
+	if args == nil {
+		rawArgs = json.RawMessage(`{}`)
+	}
+	p.params, err = json.Marshal(struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}{req.Tool, rawArgs})
+	if err != nil {
+		return plan{}, fmt.Errorf("%w: encoding arguments: %w", ErrInvalidRequest, err)
+	}
+	return p, nil
+}
+
+func (b *Bridge) priority(req Request, pol ToolPolicy, hasPol bool, kind Kind) queue.Priority {
+	switch {
+	case b.cfg.DisablePriorities:
+		return queue.Medium
+	case req.Priority != nil:
+		return *req.Priority
+	case hasPol && pol.Priority != nil:
+		return *pol.Priority
+	case kind == KindRead:
+		return queue.High
+	default:
+		return queue.Medium
+	}
+}
+
+func (b *Bridge) timeout(req Request, pol ToolPolicy) time.Duration {
+	t := req.Timeout
+	if t <= 0 {
+		t = pol.Timeout
+	}
+	if t <= 0 {
+		t = b.cfg.DefaultTimeout
+	}
+	return min(t, b.cfg.MaxTimeout)
+}
+
+// decodeArguments checks that raw is a JSON object (absent or null count as
+// {}) and returns it decoded plus its canonical form: keys sorted at every
+// level, numbers kept as written, no insignificant space.
+func decodeArguments(raw json.RawMessage) (map[string]any, []byte, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return nil, []byte("{}"), nil
+	}
+	if trimmed[0] != '{' {
+		return nil, nil, fmt.Errorf("%w: arguments must be a JSON object", ErrInvalidRequest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	var args map[string]any
+	if err := dec.Decode(&args); err != nil {
+		return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
+	}
+	if dec.More() {
+		return nil, nil, fmt.Errorf("%w: arguments: unexpected data after the object", ErrInvalidRequest)
+	}
+	canon, err := json.Marshal(args) // encoding/json sorts map keys
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
+	}
+	return args, canon, nil
+}
+
+// digest names a tool call by content, in bounded size.
+func digest(tool string, canon []byte) string {
+	h := sha256.New()
+	h.Write([]byte(tool))
+	h.Write([]byte{0})
+	h.Write(canon)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// lockContainers are the argument objects that may name targets, besides
+// the top level: HA service calls put them in target, and older callers in
+// data or service_data.
+var lockContainers = []string{"target", "data", "service_data"}
+
+// Locks returns the queue lock keys of a write with the given decoded
+// arguments: every entity id in entity_id (string, comma-separated string
+// or list), "area:<id>" for area_id and "device:<id>" for device_id, found at
+// the top level or inside target, data or service_data. Ids are lowercased,
+// as Home Assistant does. A write naming none of them locks "tool:<name>".
+// The result is sorted and has no duplicates.
+func Locks(tool string, args map[string]any) []string {
+	var keys []string
+	scan := func(m map[string]any) {
+		keys = appendIDs(keys, "", m["entity_id"])
+		keys = appendIDs(keys, "area:", m["area_id"])
+		keys = appendIDs(keys, "device:", m["device_id"])
+	}
+	scan(args)
+	for _, name := range lockContainers {
+		if m, ok := args[name].(map[string]any); ok {
+			scan(m)
+		}
+	}
+	if len(keys) == 0 {
+		return []string{"tool:" + tool}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// appendIDs appends prefix+id for each id in v (a string, possibly
+// comma-separated, or a list of strings); other values are ignored.
+func appendIDs(keys []string, prefix string, v any) []string {
+	switch v := v.(type) {
+	case string:
+		for id := range strings.SplitSeq(v, ",") {
+			if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
+				keys = append(keys, prefix+id)
+			}
+		}
+	case []any:
+		for _, item := range v {
+			if s, ok := item.(string); ok {
+				keys = appendIDs(keys, prefix, s)
+			}
+		}
+	}
+	return keys
+}

@@ -1,0 +1,56 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by Call and ListTools. Transports classify them with
+// errors.Is (and errors.As for *CircuitOpenError); they wrap the detail.
+var (
+	// ErrInvalidRequest: the request is malformed (bad tool name, arguments
+	// not a JSON object). Not retryable.
+	ErrInvalidRequest = errors.New("bridge: invalid request")
+	// ErrUnknownTool: no child offers the tool, even after a fresh tools/list.
+	ErrUnknownTool = errors.New("bridge: unknown tool")
+	// ErrOutcomeUnknown: the session died after a write was sent; the write
+	// may or may not have been applied. The bridge does not retry it.
+	ErrOutcomeUnknown = errors.New("bridge: the MCP session died during the call; the write may or may not have been applied")
+	// ErrTimeout: the call's timeout (queue wait plus execution) ran out.
+	ErrTimeout = errors.New("bridge: call timed out")
+	// ErrUnavailable: no child could run the call (every attempt failed to
+	// be sent or lost its session).
+	ErrUnavailable = errors.New("bridge: no MCP session could serve the call")
+	// ErrCircuitOpen: the circuit breaker is open after repeated failures;
+	// the call was refused without touching the children. The error is a
+	// *CircuitOpenError carrying when to retry.
+	ErrCircuitOpen = errors.New("bridge: circuit breaker open")
+	// ErrClosed: the bridge is shutting down.
+	ErrClosed = errors.New("bridge: shutting down")
+)
+
+// CircuitOpenError is returned while the breaker refuses calls. It matches
+// ErrCircuitOpen with errors.Is.
+type CircuitOpenError struct {
+	// RetryAfter is how long until the breaker lets a probe through; at
+	// least one second.
+	RetryAfter time.Duration
+}
+
+func (e *CircuitOpenError) Error() string {
+	return fmt.Sprintf("%v; retry in %v", ErrCircuitOpen, e.RetryAfter)
+}
+
+// Is reports whether target is ErrCircuitOpen.
+func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+
+// RetryAfter returns how long a caller should wait before retrying err, and
+// whether err says so (open breaker). Transports turn it into Retry-After.
+func RetryAfter(err error) (time.Duration, bool) {
+	var co *CircuitOpenError
+	if errors.As(err, &co) {
+		return co.RetryAfter, true
+	}
+	return 0, false
+}

@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+)
+
+// Defaults of MCPConfig.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultSessionTTL   = time.Hour
+	DefaultMaxSessions  = 10000
+)
+
+// MCPBackend is what the /mcp routes need from the bridge core;
+// *bridge.Bridge satisfies it.
+type MCPBackend interface {
+	Call(ctx context.Context, req bridge.Request) (bridge.Result, error)
+	ListTools(ctx context.Context, maxAge time.Duration) (bridge.ToolList, error)
+	Stats() bridge.Stats
+}
+
+// MCPConfig configures the REST API of the seed design: POST
+// /mcp/initialize, /mcp/tools/list and /mcp/tools/call, GET /mcp/status and
+// GET /metrics. Bridge is required.
+type MCPConfig struct {
+	Bridge MCPBackend
+
+	// Version is shown in serverInfo and /mcp/status.
+	Version string
+
+	// Gatherer, if set, is served on GET /metrics (the project's registry).
+	Gatherer prometheus.Gatherer
+
+	// RateLimit limits requests per client on the /mcp routes.
+	RateLimit RateLimitConfig
+
+	// MaxBodyBytes bounds request bodies. If zero, 1 MiB.
+	MaxBodyBytes int64
+
+	// SessionTTL is how long a client session lives without use; MaxSessions
+	// bounds how many exist. If zero, 1h and 10000.
+	SessionTTL  time.Duration
+	MaxSessions int
+
+	// Logger receives failed requests (detail the client does not see).
+	Logger zerolog.Logger
+	// Registerer, if set, receives mcp_bridge_http_rate_limited_total.
+	Registerer prometheus.Registerer
+}
+
+// Validate reports whether cfg can be used.
+func (c MCPConfig) Validate() error {
+	var errs []error
+	if c.Bridge == nil {
+		errs = append(errs, errors.New("httpapi: MCPConfig.Bridge is required"))
+	}
+	if c.MaxBodyBytes < 0 || c.SessionTTL < 0 || c.MaxSessions < 0 {
+		errs = append(errs, errors.New("httpapi: MCPConfig limits must not be negative"))
+	}
+	errs = append(errs, c.RateLimit.Validate())
+	return errors.Join(errs...)
+}
+
+// MCP serves the /mcp REST routes. Build it with NewMCP and register it with
+// Routes; it is safe for concurrent use.
+type MCP struct {
+	cfg         MCPConfig
+	log         zerolog.Logger
+	bridge      MCPBackend
+	sessions    *restSessions
+	rateLimited prometheus.Counter
+	started     time.Time
+}
+
+// NewMCP builds the REST API from cfg.
+func NewMCP(cfg MCPConfig) (*MCP, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	m := &MCP{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		bridge:   cfg.Bridge,
+		sessions: newRESTSessions(cfg.SessionTTL, cfg.MaxSessions),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcp_bridge_http_rate_limited_total",
+			Help: "Requests refused with 429 by the per-client rate limit.",
+		}),
+		started: time.Now(),
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(m.rateLimited); err != nil {
+			return nil, fmt.Errorf("httpapi: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Routes registers the routes on api; pass it as Config.Routes. The group
+// is expected to sit behind the authentication middleware.
+func (m *MCP) Routes(api *gin.RouterGroup) {
+	g := api.Group("/mcp")
+	if m.cfg.RateLimit.Enabled {
+		g.Use(m.rateLimit(m.cfg.RateLimit))
+	}
+	g.POST("/initialize", m.handleInitialize)
+	g.POST("/tools/list", m.handleToolsList)
+	g.POST("/tools/call", m.handleToolsCall)
+	g.GET("/status", m.handleStatus)
+	if m.cfg.Gatherer != nil {
+		api.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.cfg.Gatherer, promhttp.HandlerOpts{})))
+	}
+}
+
+// readBody reads the request body within MaxBodyBytes.
+func (m *MCP) readBody(c *gin.Context) ([]byte, error) {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.MaxBodyBytes)
+	data, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, m.cfg.MaxBodyBytes)
+	case err != nil:
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return data, nil
+}
+
+// session checks X-Session-ID: absent is fine (sessions are optional),
+// unknown or expired is 404 so that the client initializes again.
+func (m *MCP) session(c *gin.Context) (string, error) {
+	id := c.GetHeader("X-Session-ID")
+	if id == "" {
+		return "", nil
+	}
+	if !m.sessions.touch(id, time.Now()) {
+		return "", errUnknownSession
+	}
+	return id, nil
+}

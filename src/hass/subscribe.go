@@ -94,7 +94,7 @@ func (s *Subscription) activate(ctx context.Context, cn *conn, missed bool) erro
 	}
 	s.mu.Lock()
 	closed := s.closed
-	if !closed {
+	if !closed && !cn.dead() { // a dead cn may already have a successor
 		s.cn, s.id = cn, cl.id
 	}
 	s.mu.Unlock()

@@ -1,0 +1,148 @@
+package mcpconn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// Call sends a request and waits for its answer. params may be nil. The
+// request gets an id from the session's own id space; a progress token in
+// params._meta is replaced by a session-unique one and restored in the
+// progress notifications handed to the Handlers of ctx (see
+// [WithHandlers]), so callers never collide.
+//
+// If ctx ends after the request was written, Call sends
+// notifications/cancelled to the child and returns ctx's error. Errors wrap
+// [ErrNotSent] (never written), [ErrSessionLost] (written, no answer) or are
+// an [*RPCError] (answered with an error).
+func (s *Session) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	return s.call(ctx, method, params, false)
+}
+
+// Ping sends ping and waits for the child's answer.
+func (s *Session) Ping(ctx context.Context) error {
+	_, err := s.call(ctx, "ping", nil, true)
+	return err
+}
+
+// Notify sends a notification. It returns once the notification is written.
+func (s *Session) Notify(ctx context.Context, method string, params json.RawMessage) error {
+	data, err := encodeMessage(&jsonrpc.Request{Method: method, Params: params})
+	if err != nil {
+		return notSentError(fmt.Errorf("encoding %s: %w", method, err))
+	}
+	if err := s.Err(); err != nil {
+		return notSentError(err)
+	}
+	sent, err := s.write(ctx, data)
+	if sent && err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	return err
+}
+
+func (s *Session) call(ctx context.Context, method string, params json.RawMessage, internal bool) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, notSentError(err)
+	}
+	id := s.nextID.Add(1)
+	pc := &pendingCall{h: handlersFrom(ctx), internal: internal, ch: make(chan callResult, 1)}
+	params, pc.token = retagProgress(params, id)
+	data, err := encodeMessage(&jsonrpc.Request{ID: intID(id), Method: method, Params: params})
+	if err != nil {
+		return nil, notSentError(fmt.Errorf("encoding %s: %w", method, err))
+	}
+	if err := s.addPending(id, pc); err != nil {
+		return nil, notSentError(err)
+	}
+	sent, err := s.write(ctx, data)
+	switch {
+	case !sent:
+		s.removePending(id)
+		return nil, err
+	case err != nil && ctx.Err() == nil: // the write itself failed
+		s.removePending(id)
+		return nil, lostError(err)
+	case err != nil:
+		return nil, s.abandon(ctx, id, method)
+	}
+	select {
+	case r := <-pc.ch:
+		return r.result, r.err
+	case <-ctx.Done():
+		return nil, s.abandon(ctx, id, method)
+	}
+}
+
+// abandon forgets call id after ctx ended and tells the child to stop
+// working on it, unless it already answered.
+func (s *Session) abandon(ctx context.Context, id int64, method string) error {
+	if s.removePending(id) && method != "initialize" { // the spec forbids cancelling initialize
+		params, _ := json.Marshal(map[string]any{"requestId": id, "reason": context.Cause(ctx).Error()})
+		if data, err := encodeMessage(&jsonrpc.Request{Method: "notifications/cancelled", Params: params}); err == nil {
+			s.writeAsync(data)
+		}
+	}
+	return fmt.Errorf("%s: %w", method, ctx.Err())
+}
+
+func (s *Session) addPending(id int64, pc *pendingCall) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lostErr != nil {
+		return s.lostErr
+	}
+	s.pending[id] = pc
+	return nil
+}
+
+// removePending forgets id and reports whether it was still pending.
+func (s *Session) removePending(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.pending[id]
+	delete(s.pending, id)
+	return ok
+}
+
+// deliver hands a response to the call waiting for it.
+func (s *Session) deliver(resp *jsonrpc.Response) {
+	id, ok := resp.ID.Raw().(int64)
+	if !ok {
+		s.log.Warn().Any("id", resp.ID.Raw()).Msg("ignoring a response with an id we never sent")
+		return
+	}
+	s.mu.Lock()
+	pc := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if pc == nil {
+		s.log.Debug().Int64("id", id).Msg("ignoring a response to a request no longer pending")
+		return
+	}
+	pc.ch <- responseResult(resp)
+}
+
+func responseResult(resp *jsonrpc.Response) callResult {
+	if resp.Error != nil {
+		var we *jsonrpc.Error
+		if errors.As(resp.Error, &we) {
+			return callResult{err: &RPCError{Code: we.Code, Message: we.Message, Data: we.Data}}
+		}
+		return callResult{err: &RPCError{Code: codeInternalError, Message: resp.Error.Error()}}
+	}
+	if len(resp.Result) == 0 {
+		return callResult{result: json.RawMessage("null")}
+	}
+	return callResult{result: resp.Result}
+}
+
+// intID makes a JSON-RPC id from one of ours (ids stay far below 2^53).
+func intID(id int64) jsonrpc.ID {
+	v, _ := jsonrpc.MakeID(float64(id))
+	return v
+}

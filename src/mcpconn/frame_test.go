@@ -1,0 +1,151 @@
+package mcpconn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+func TestLineReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		max     int
+		want    []string
+		wantErr error
+	}{
+		{"lines", "a\nb\n", 10, []string{"a", "b"}, io.EOF},
+		{"crlf and blanks", "a\r\n\n  \r\nb", 10, []string{"a", "b"}, io.EOF},
+		{"exactly max", "12345\n", 5, []string{"12345"}, io.EOF},
+		{"too long", "123456\n", 5, nil, ErrLineTooLong},
+		{"too long without newline", strings.Repeat("x", 100), 5, nil, ErrLineTooLong},
+		{"longer than the buffer", strings.Repeat("y", 200<<10) + "\nz\n", 1 << 20, []string{strings.Repeat("y", 200<<10), "z"}, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr := newLineReader(strings.NewReader(tt.in), tt.max)
+			var got []string
+			var err error
+			for {
+				var line []byte
+				if line, err = lr.next(); err != nil {
+					break
+				}
+				got = append(got, string(line))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("lines (-want +got):\n%s", diff)
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDecodeMessage(t *testing.T) {
+	tests := []struct {
+		line    string
+		want    string // "request", "notification", "response", or "" for an error
+		wantErr bool
+	}{
+		{`{"jsonrpc":"2.0","id":1,"result":{}}`, "response", false},
+		{`{"jsonrpc":"2.0","id":"a","method":"ping"}`, "request", false},
+		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{}}`, "notification", false},
+		{`{"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"x"}}`, "response", false},
+		{`[{"jsonrpc":"2.0","id":1,"result":{}}]`, "", true},
+		{`{"jsonrpc":"1.0","id":1,"result":{}}`, "", true},
+		{`{"jsonrpc":"2.0","result":{}}`, "", true},
+		{`not json`, "", true},
+	}
+	for _, tt := range tests {
+		msg, err := decodeMessage([]byte(tt.line))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("decodeMessage(%s) err = %v, want error %v", tt.line, err, tt.wantErr)
+			continue
+		}
+		if got := kind(msg); err == nil && got != tt.want {
+			t.Errorf("decodeMessage(%s) = %s, want %s", tt.line, got, tt.want)
+		}
+	}
+}
+
+func kind(m jsonrpc.Message) string {
+	switch m := m.(type) {
+	case *jsonrpc.Response:
+		return "response"
+	case *jsonrpc.Request:
+		if m.IsCall() {
+			return "request"
+		}
+		return "notification"
+	}
+	return "?"
+}
+
+func TestRetagProgress(t *testing.T) {
+	in := json.RawMessage(`{"name":"x","_meta":{"progressToken":"abc","other":1}}`)
+	out, token := retagProgress(in, 42)
+	if string(token) != `"abc"` {
+		t.Errorf("token = %s, want \"abc\"", token)
+	}
+	if id, ok := progressTarget(json.RawMessage(`{"progressToken":42,"progress":1}`)); !ok || id != 42 {
+		t.Errorf("progressTarget = %d, %v", id, ok)
+	}
+	want := `{"_meta":{"other":1,"progressToken":42},"name":"x"}`
+	if string(out) != want {
+		t.Errorf("retagged = %s, want %s", out, want)
+	}
+	if got := restoreProgress(json.RawMessage(`{"progress":1,"progressToken":42}`), token); string(got) != `{"progress":1,"progressToken":"abc"}` {
+		t.Errorf("restored = %s", got)
+	}
+	plain := json.RawMessage(`{"name":"x",  "arguments":{}}`)
+	if out, token := retagProgress(plain, 1); !bytes.Equal(out, plain) || token != nil {
+		t.Errorf("params without a token changed: %s, %s", out, token)
+	}
+}
+
+// FuzzReadMessages feeds arbitrary bytes through the framing and decoding a
+// session applies to a child's stdout: it must never panic, and every
+// decoded message must encode to one line that decodes to the same kind.
+func FuzzReadMessages(f *testing.F) {
+	f.Add([]byte("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":\"x\"}\r\n"))
+	f.Add([]byte("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":3}}"))
+	f.Add([]byte("garbage\n\n[1,2]\n{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":1,\"message\":\"m\",\"data\":null}}\n"))
+	f.Add([]byte(strings.Repeat("{", 300) + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lr := newLineReader(bytes.NewReader(data), 256)
+		for {
+			line, err := lr.next()
+			if err != nil {
+				return
+			}
+			if bytes.IndexByte(line, '\n') >= 0 || len(line) > 256 {
+				t.Fatalf("bad line %q", line)
+			}
+			msg, err := decodeMessage(line)
+			if err != nil {
+				continue
+			}
+			enc, err := encodeMessage(msg)
+			if err != nil {
+				continue // e.g. invalid raw params that decoding tolerated
+			}
+			if bytes.IndexByte(enc[:len(enc)-1], '\n') >= 0 {
+				t.Fatalf("encoded message spans lines: %q", enc)
+			}
+			again, err := decodeMessage(enc[:len(enc)-1])
+			if err != nil || kind(again) != kind(msg) {
+				t.Fatalf("round trip of %q: %q, %v", line, enc, err)
+			}
+			progressTarget(line)
+			retagProgress(line, 7)
+		}
+	})
+}

@@ -44,7 +44,7 @@ type Config struct {
 	// defaults to 10000.
 	MaxIdempotencyKeys int
 
-	// Logger receives rare events (rejections, panicking jobs). The zero
+	// Logger receives rare events (shutdown, panicking jobs). The zero
 	// value discards them.
 	Logger zerolog.Logger
 

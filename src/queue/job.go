@@ -111,6 +111,13 @@ type call struct {
 	err      error
 }
 
+// release drops what a done call no longer needs but an idempotency entry
+// would keep alive: the job's closure and the first caller's context.
+func (c *call) release() {
+	c.job.Run = nil
+	c.values = nil
+}
+
 // exclusive reports whether c holds its keys exclusively.
 func (c *call) exclusive() bool { return c.job.Write && len(c.keys) > 0 }
 

@@ -78,11 +78,13 @@ func (q *Queue) Run(ctx context.Context) error {
 
 	q.mu.Lock()
 	q.closed = true
+	dropped, running := len(q.queued), q.running
 	for _, c := range slices.Clone(q.queued) {
 		q.dropLocked(c, ErrClosed)
 		q.rejectLocked("closed")
 	}
 	q.mu.Unlock()
+	q.log.Info().Int("dropped", dropped).Int("running", running).Msg("queue: stopping, waiting for running jobs")
 	q.wg.Wait()
 	return nil
 }
@@ -236,5 +238,4 @@ func (q *Queue) runJob(ctx context.Context, c *call) (val json.RawMessage, err e
 func (q *Queue) rejectLocked(reason string) {
 	q.counters.Rejected++
 	q.metrics.rejected.WithLabelValues(reason).Inc()
-	q.log.Debug().Str("reason", reason).Msg("queue: job rejected")
 }

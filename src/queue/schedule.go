@@ -130,6 +130,7 @@ func (q *Queue) finishLocked(c *call, val []byte, err error) {
 	c.cancel()
 	c.state, c.val, c.err = stateDone, val, err
 	q.idem.completeLocked(c, time.Now())
+	c.release()
 	close(c.done)
 }
 
@@ -141,6 +142,7 @@ func (q *Queue) dropLocked(c *call, err error) {
 	q.unregisterDedupLocked(c)
 	q.idem.forgetLocked(c)
 	c.state, c.err = stateDone, err
+	c.release()
 	close(c.done)
 }
 

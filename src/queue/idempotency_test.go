@@ -149,3 +149,24 @@ func TestIdempotencyWithDedup(t *testing.T) {
 		}
 	})
 }
+
+func TestIdempotencyAfterAbandonedRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{})
+		g := newGate()
+		j := Job{Write: true, IdempotencyKey: "req-1", Run: g.run("v")}
+		ctx, cancel := context.WithCancel(t.Context())
+		first := submit(ctx, q, j)
+		cancel() // the client gave up while the write ran
+		synctest.Wait()
+		recv(t, first)
+		if !g.cancelled.Load() {
+			t.Fatal("Run's ctx not cancelled")
+		}
+		// Its retry must not write again; it learns the first was abandoned.
+		_, err := q.Do(t.Context(), j)
+		if !errors.Is(err, ErrAbandoned) || !errors.Is(err, context.Canceled) || g.runs.Load() != 1 {
+			t.Errorf("retry = %v, runs %d; want ErrAbandoned wrapping context.Canceled, 1 run", err, g.runs.Load())
+		}
+	})
+}

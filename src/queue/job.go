@@ -15,6 +15,11 @@ var (
 	ErrClosed     = errors.New("queue: closed")
 	ErrInvalidJob = errors.New("queue: invalid job")
 	ErrPanicked   = errors.New("queue: job panicked")
+
+	// ErrAbandoned wraps the error of an execution cancelled because every
+	// caller left. Only an idempotent repeat that arrives afterwards sees it:
+	// the job started, so its effect is unknown and it is not run again.
+	ErrAbandoned = errors.New("queue: execution cancelled after every caller left")
 )
 
 // Job is one unit of work submitted to Do.
@@ -41,7 +46,9 @@ type Job struct {
 	// IdempotencyKey makes a repeat within IdempotencyTTL get the first
 	// job's outcome, value or error, waiting for it if it is still running,
 	// without executing again. A first job that never started (cancelled
-	// while queued, queue closed) leaves no outcome.
+	// while queued, queue closed) leaves no outcome; one cancelled while
+	// running because every caller left replays an error wrapping
+	// ErrAbandoned.
 	IdempotencyKey string
 
 	// Run executes the job. Its ctx carries the values of the first caller's
@@ -106,6 +113,7 @@ type call struct {
 	idemKeys []string // keys registered in the idempotency store
 	started  time.Time
 	ran      bool // Run was called: the outcome may be replayed
+	orphaned bool // every caller left while it ran: its context is cancelled
 	cancel   context.CancelFunc
 	val      json.RawMessage
 	err      error

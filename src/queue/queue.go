@@ -209,6 +209,7 @@ func (q *Queue) leaveLocked(c *call) {
 		q.dispatchLocked() // c may have held back calls on its keys
 	case stateRunning:
 		q.unregisterDedupLocked(c)
+		c.orphaned = true
 		c.cancel()
 	}
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -128,6 +129,9 @@ func (q *Queue) finishLocked(c *call, val []byte, err error) {
 	q.releaseKeysLocked(c)
 	q.unregisterDedupLocked(c)
 	c.cancel()
+	if err != nil && c.orphaned {
+		err = fmt.Errorf("%w: %w", ErrAbandoned, err)
+	}
 	c.state, c.val, c.err = stateDone, val, err
 	q.idem.completeLocked(c, time.Now())
 	c.release()

@@ -1,0 +1,258 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+)
+
+// home is one view of Home Assistant: every state and the registries that
+// place entities in devices, areas and floors. The index keeps one up to
+// date; without a running index each call loads a fresh one.
+type home struct {
+	states   map[string]*entry
+	ids      []string // sorted entity ids of states
+	entities map[string]*regEntity
+	devices  map[string]*regDevice
+	areas    map[string]*regArea
+	areaIDs  []string // area ids sorted by name
+	floors   map[string]*regFloor
+	loc      *time.Location
+	loadedAt time.Time
+}
+
+// entry is one state with what searches need precomputed.
+type entry struct {
+	st     hass.State
+	name   string // friendly_name, or the entity id
+	search string // lowercased "entity_id name"
+}
+
+func newEntry(st hass.State) *entry {
+	name, _ := st.Attributes["friendly_name"].(string)
+	if name == "" {
+		name = st.EntityID
+	}
+	return &entry{st: st, name: name, search: strings.ToLower(st.EntityID + " " + name)}
+}
+
+// regEntity is an entity registry entry (config/entity_registry/list).
+type regEntity struct {
+	EntityID     string   `json:"entity_id"`
+	DeviceID     *string  `json:"device_id"`
+	AreaID       *string  `json:"area_id"`
+	Labels       []string `json:"labels"`
+	Platform     string   `json:"platform"`
+	Name         *string  `json:"name"`
+	OriginalName *string  `json:"original_name"`
+}
+
+// regDevice is a device registry entry (config/device_registry/list).
+type regDevice struct {
+	ID           string   `json:"id"`
+	AreaID       *string  `json:"area_id"`
+	Name         *string  `json:"name"`
+	NameByUser   *string  `json:"name_by_user"`
+	Manufacturer *string  `json:"manufacturer"`
+	Model        *string  `json:"model"`
+	Labels       []string `json:"labels"`
+}
+
+func (d *regDevice) displayName() string {
+	switch {
+	case d.NameByUser != nil && *d.NameByUser != "":
+		return *d.NameByUser
+	case d.Name != nil:
+		return *d.Name
+	}
+	return d.ID
+}
+
+// regArea is an area registry entry (config/area_registry/list).
+type regArea struct {
+	AreaID  string   `json:"area_id"`
+	Name    string   `json:"name"`
+	FloorID *string  `json:"floor_id"`
+	Aliases []string `json:"aliases"`
+	Labels  []string `json:"labels"`
+}
+
+// regFloor is a floor registry entry (config/floor_registry/list).
+type regFloor struct {
+	FloorID string   `json:"floor_id"`
+	Name    string   `json:"name"`
+	Level   *int     `json:"level"`
+	Aliases []string `json:"aliases"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// loadHome reads states, registries and the time zone from Home Assistant.
+func loadHome(ctx context.Context, ha HomeAssistant, now time.Time) (*home, error) {
+	var states []hass.State
+	if err := ha.Command(ctx, map[string]any{"type": "get_states"}, &states); err != nil {
+		return nil, fmt.Errorf("reading states: %w", err)
+	}
+	h := &home{states: make(map[string]*entry, len(states)), ids: make([]string, 0, len(states)), loadedAt: now}
+	for _, st := range states {
+		if _, dup := h.states[st.EntityID]; !dup {
+			h.ids = append(h.ids, st.EntityID)
+		}
+		h.states[st.EntityID] = newEntry(st)
+	}
+	slices.Sort(h.ids)
+	if err := h.loadRegistries(ctx, ha); err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		TimeZone string `json:"time_zone"`
+	}
+	h.loc = time.UTC
+	if err := ha.Command(ctx, map[string]any{"type": "get_config"}, &cfg); err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	if loc, err := time.LoadLocation(cfg.TimeZone); err == nil && cfg.TimeZone != "" {
+		h.loc = loc
+	}
+	return h, nil
+}
+
+func (h *home) loadRegistries(ctx context.Context, ha HomeAssistant) error {
+	var (
+		ents    []*regEntity
+		devices []*regDevice
+		areas   []*regArea
+		floors  []*regFloor
+	)
+	for _, r := range []struct {
+		typ string
+		out any
+	}{
+		{"config/entity_registry/list", &ents},
+		{"config/device_registry/list", &devices},
+		{"config/area_registry/list", &areas},
+		{"config/floor_registry/list", &floors},
+	} {
+		if err := ha.Command(ctx, map[string]any{"type": r.typ}, r.out); err != nil {
+			return fmt.Errorf("reading %s: %w", r.typ, err)
+		}
+	}
+	h.entities = byKey(ents, func(e *regEntity) string { return e.EntityID })
+	h.devices = byKey(devices, func(d *regDevice) string { return d.ID })
+	h.areas = byKey(areas, func(a *regArea) string { return a.AreaID })
+	h.floors = byKey(floors, func(f *regFloor) string { return f.FloorID })
+	h.areaIDs = h.areaIDs[:0]
+	for id := range h.areas {
+		h.areaIDs = append(h.areaIDs, id)
+	}
+	slices.SortFunc(h.areaIDs, func(a, b string) int {
+		return strings.Compare(strings.ToLower(h.areas[a].Name)+"\x00"+a, strings.ToLower(h.areas[b].Name)+"\x00"+b)
+	})
+	return nil
+}
+
+func byKey[T any](items []*T, key func(*T) string) map[string]*T {
+	m := make(map[string]*T, len(items))
+	for _, it := range items {
+		if it != nil {
+			m[key(it)] = it
+		}
+	}
+	return m
+}
+
+// apply records one state_changed event. A state older than the one held
+// (an event queued while a snapshot was read) is ignored.
+func (h *home) apply(data json.RawMessage) error {
+	var ch hass.StateChangedData
+	if err := json.Unmarshal(data, &ch); err != nil {
+		return fmt.Errorf("decoding state_changed: %w", err)
+	}
+	id := ch.EntityID
+	i, found := slices.BinarySearch(h.ids, id)
+	if ch.NewState == nil {
+		if found {
+			h.ids = slices.Delete(h.ids, i, i+1)
+			delete(h.states, id)
+		}
+		return nil
+	}
+	if old, ok := h.states[id]; ok && old.st.LastUpdated.After(ch.NewState.LastUpdated) {
+		return nil
+	}
+	if !found {
+		h.ids = slices.Insert(h.ids, i, id)
+	}
+	h.states[id] = newEntry(*ch.NewState)
+	return nil
+}
+
+// areaOf returns the entity's area id: its own, else its device's.
+func (h *home) areaOf(id string) string {
+	re := h.entities[id]
+	if re == nil {
+		return ""
+	}
+	if a := str(re.AreaID); a != "" {
+		return a
+	}
+	if d := h.devices[str(re.DeviceID)]; d != nil {
+		return str(d.AreaID)
+	}
+	return ""
+}
+
+// areaName returns the name of an area id, or "".
+func (h *home) areaName(areaID string) string {
+	if a := h.areas[areaID]; a != nil {
+		return a.Name
+	}
+	return ""
+}
+
+// findArea resolves an area argument: an area id, a name or an alias,
+// case-insensitively.
+func (h *home) findArea(q string) (*regArea, bool) {
+	if a, ok := h.areas[q]; ok {
+		return a, true
+	}
+	lq := strings.ToLower(strings.TrimSpace(q))
+	for _, id := range h.areaIDs {
+		a := h.areas[id]
+		if strings.ToLower(a.Name) == lq || strings.ToLower(a.AreaID) == lq {
+			return a, true
+		}
+		for _, al := range a.Aliases {
+			if strings.ToLower(al) == lq {
+				return a, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// areaList names known areas for an error message, at most n of them.
+func (h *home) areaList(n int) string {
+	var names []string
+	for _, id := range h.areaIDs {
+		if len(names) == n {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", h.areas[id].Name, id))
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,206 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/rs/zerolog"
+)
+
+// HomeAssistant is the part of *hass.Client the tools use.
+type HomeAssistant interface {
+	// Command sends one WebSocket command and decodes its result.
+	Command(ctx context.Context, cmd any, result any) error
+	// REST calls the REST API; path is relative to /api.
+	REST(ctx context.Context, method, path string, body any, out any) error
+	// Subscribe delivers events of one type, across reconnects.
+	Subscribe(ctx context.Context, eventType string) (*hass.Subscription, error)
+	// RenderTemplate renders a Jinja template once.
+	RenderTemplate(ctx context.Context, template string, vars map[string]any) (string, error)
+	// Status reports whether the client is connected, and since when.
+	Status() hass.Status
+}
+
+// registryEvents are the events after which the registries are reloaded.
+var registryEvents = []string{"entity_registry_updated", "device_registry_updated",
+	"area_registry_updated", "floor_registry_updated"}
+
+// index holds a home kept fresh from state_changed events while Run runs.
+// Readers call view; Run's goroutine is the only writer, so a reader that
+// asks it to sync first sees every event Home Assistant sent before the
+// answer to the reader's last command (the client queues events in wire
+// order). Without Run, each view loads a fresh home.
+type index struct {
+	ha      HomeAssistant
+	log     zerolog.Logger
+	now     func() time.Time
+	maxAge  time.Duration
+	reqs    chan syncReq
+	quit    chan struct{} // closed when Run returns
+	running atomic.Bool
+
+	mu sync.RWMutex // guards h; written only by Run's goroutine
+	h  *home
+
+	// Owned by Run's goroutine.
+	stale bool
+	gen   time.Time // Status.Since of the connection h was loaded on
+}
+
+type syncReq struct {
+	ctx  context.Context
+	done chan error
+}
+
+func newIndex(ha HomeAssistant, log zerolog.Logger, now func() time.Time, maxAge time.Duration) *index {
+	return &index{ha: ha, log: log, now: now, maxAge: maxAge,
+		reqs: make(chan syncReq), quit: make(chan struct{}), stale: true}
+}
+
+// view calls fn with an up-to-date home. fn must not keep h or call view.
+func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
+	if ix.running.Load() {
+		req := syncReq{ctx: ctx, done: make(chan error, 1)}
+		select {
+		case ix.reqs <- req:
+			select {
+			case err := <-req.done:
+				if err != nil {
+					return err
+				}
+				ix.mu.RLock()
+				defer ix.mu.RUnlock()
+				return fn(ix.h)
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the state index: %w", ctx.Err())
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the state index: %w", ctx.Err())
+		case <-ix.quit:
+		}
+	}
+	h, err := loadHome(ctx, ix.ha, ix.now())
+	if err != nil {
+		return err
+	}
+	return fn(h)
+}
+
+// Run subscribes to state and registry changes and serves view's sync
+// requests until ctx ends. It may be called once.
+func (ix *index) Run(ctx context.Context) error {
+	defer close(ix.quit)
+	states, err := ix.ha.Subscribe(ctx, "state_changed")
+	if err != nil {
+		return fmt.Errorf("tools: subscribing to state changes: %w", err)
+	}
+	defer states.Close()
+	regs := make([]<-chan hass.Event, len(registryEvents))
+	for i, et := range registryEvents {
+		sub, err := ix.ha.Subscribe(ctx, et)
+		if err != nil {
+			return fmt.Errorf("tools: subscribing to %s: %w", et, err)
+		}
+		defer sub.Close()
+		regs[i] = sub.Events()
+	}
+	ix.running.Store(true)
+	defer ix.running.Store(false)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-states.Events():
+			if !ok {
+				return nil
+			}
+			ix.onState(ev)
+		case <-regs[0]:
+			ix.stale = true
+		case <-regs[1]:
+			ix.stale = true
+		case <-regs[2]:
+			ix.stale = true
+		case <-regs[3]:
+			ix.stale = true
+		case req := <-ix.reqs:
+			ix.drain(states.Events(), regs)
+			req.done <- ix.sync(req.ctx)
+		}
+	}
+}
+
+// onState applies one state_changed event, or marks the index stale when
+// events were lost.
+func (ix *index) onState(ev hass.Event) {
+	if ev.Missed {
+		ix.stale = true
+	}
+	if ix.stale || len(ev.Data) == 0 {
+		return // the next sync reloads everything
+	}
+	ix.mu.Lock()
+	err := ix.h.apply(ev.Data)
+	ix.mu.Unlock()
+	if err != nil {
+		ix.log.Warn().Err(err).Msg("reloading states after an undecodable event")
+		ix.stale = true
+	}
+}
+
+// drain handles every event already queued, without waiting.
+func (ix *index) drain(states <-chan hass.Event, regs []<-chan hass.Event) {
+	for {
+		select {
+		case ev, ok := <-states:
+			if !ok {
+				return
+			}
+			ix.onState(ev)
+			continue
+		default:
+		}
+		for _, r := range regs {
+		inner:
+			for {
+				select {
+				case _, ok := <-r:
+					if !ok {
+						break inner
+					}
+					ix.stale = true
+				default:
+					break inner
+				}
+			}
+		}
+		return
+	}
+}
+
+// sync reloads the home when it is stale, on another connection than the
+// one it was loaded on, or older than maxAge.
+func (ix *index) sync(ctx context.Context) error {
+	st := ix.ha.Status()
+	switch {
+	case ix.stale:
+	case st.Connected && !st.Since.Equal(ix.gen):
+	case ix.now().Sub(ix.h.loadedAt) > ix.maxAge:
+	default:
+		return nil
+	}
+	h, err := loadHome(ctx, ix.ha, ix.now())
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.h = h
+	ix.mu.Unlock()
+	ix.stale, ix.gen = false, st.Since
+	ix.log.Debug().Int("entities", len(h.ids)).Msg("state index loaded")
+	return nil
+}

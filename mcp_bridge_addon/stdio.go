@@ -2,14 +2,49 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/mcp-bridge/mcp-bridge/src/tools"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 )
 
-// runStdio serves the Home Assistant MCP tools over stdin/stdout.
-// Only protocol goes to stdout; log writes to stderr.
+// runStdio serves the Home Assistant MCP tools over stdin and stdout until
+// the client closes stdin or ctx ends. Only the protocol goes to stdout;
+// log writes to stderr. The Home Assistant client runs beside the server
+// and reconnects on its own, so a Home Assistant restart costs the calls
+// made during it, not the session.
 func runStdio(ctx context.Context, cfg *Config, log zerolog.Logger) error {
-	_, _, _ = ctx, cfg, log
-	return errors.New("stdio: not built yet")
+	client, err := hass.New(hass.Config{
+		RESTURL:      cfg.HomeAssistant.RESTURL,
+		WebSocketURL: cfg.HomeAssistant.WebSocketURL,
+		Token:        cfg.HomeAssistant.Token,
+		Logger:       log,
+	})
+	if err != nil {
+		return fmt.Errorf("stdio: %w", err)
+	}
+	tcfg := tools.Config{
+		ReadOnly:        cfg.Tools.ReadOnly,
+		AllowedDomains:  cfg.Tools.AllowedDomains,
+		BlockedEntities: cfg.Tools.BlockedEntities,
+		ConfirmServices: cfg.Tools.ConfirmServices,
+		Logger:          log,
+		Name:            "mcp-bridge",
+		Version:         version,
+	}
+	if err := tcfg.Validate(); err != nil {
+		return fmt.Errorf("stdio: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return client.Run(gctx) })
+	g.Go(func() error {
+		defer cancel() // the MCP session ended: stop the client too
+		return tools.Serve(gctx, tcfg, client, &mcp.StdioTransport{})
+	})
+	return g.Wait()
 }

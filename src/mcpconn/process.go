@@ -44,7 +44,7 @@ func spawn(cfg *Config) (*process, error) {
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(ends[:i]...)
-			return nil, fmt.Errorf("starting %q: %w", cfg.Name, err)
+			return nil, fmt.Errorf("starting %s: %w", cfg.Name, err)
 		}
 		ends[i], ends[i+1] = r, w
 	}
@@ -53,7 +53,7 @@ func spawn(cfg *Config) (*process, error) {
 	closeAll(ends[0], ends[3], ends[5]) // the child holds its own copies now
 	if err != nil {
 		closeAll(ends[1], ends[2], ends[4])
-		return nil, fmt.Errorf("starting %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf("starting %s: %w", cfg.Name, err)
 	}
 	p := &process{cmd: cmd, pid: cmd.Process.Pid, stdin: ends[1], stdout: ends[2], stderr: ends[4], exited: make(chan struct{})}
 	return p, nil

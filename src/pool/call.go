@@ -1,0 +1,112 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+)
+
+// Call sends a request to the least busy ready child, waiting (bounded by
+// ctx) while every child is at MaxInflightPerSession. If ctx ends after the
+// request was sent, the child gets notifications/cancelled. Messages the
+// child sends about the call go to the handlers set on ctx with
+// [mcpconn.WithHandlers].
+//
+// Errors wrap [mcpconn.ErrNotSent] (never reached a child: the pool is
+// closed ([ErrClosed]), children cannot start ([ErrUnavailable]) or ctx
+// ended while waiting), [mcpconn.ErrSessionLost] (the child died after
+// receiving it), [*mcpconn.RPCError] (the child answered an error), or
+// ctx's error.
+func (p *Pool) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	for attempt := 1; ; attempt++ {
+		sl, sess, err := p.acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		res, err := sess.Call(ctx, method, params)
+		p.release(sl, time.Since(start), answered(err))
+		if err == nil {
+			return res, nil
+		}
+		// A child lost just before the write: the request never left, so
+		// another child may take it.
+		if errors.Is(err, mcpconn.ErrNotSent) && ctx.Err() == nil && attempt < 3 {
+			continue
+		}
+		return nil, fmt.Errorf("pool: %s (pid %d): %w", sess.Name(), sess.Pid(), err)
+	}
+}
+
+// answered reports whether err (from a call) still means the child answered.
+func answered(err error) bool {
+	var rpcErr *mcpconn.RPCError
+	return err == nil || errors.As(err, &rpcErr)
+}
+
+// acquire reserves an in-flight slot on the least busy ready child.
+func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting++
+	defer func() { p.waiting-- }()
+	var picked *slot
+	err := p.await(ctx, func() (bool, error) {
+		if picked = p.pickLocked(); picked != nil {
+			return true, nil
+		}
+		return false, p.unavailableLocked()
+	})
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, mcpconn.ErrNotSent) {
+			return nil, nil, fmt.Errorf("pool: waiting for a free child: %w: %w", mcpconn.ErrNotSent, err)
+		}
+		return nil, nil, err
+	}
+	picked.inflight++
+	p.updateLocked()
+	return picked, picked.sess, nil
+}
+
+// pickLocked returns the ready child with the fewest calls in flight (the
+// least recently used among equals), or nil if all are full.
+func (p *Pool) pickLocked() *slot {
+	if p.phase == phaseClosed {
+		return nil
+	}
+	var best *slot
+	for _, sl := range p.slots {
+		if sl.state != stateReady || sl.retiring || sl.inflight >= p.cfg.MaxInflightPerSession || sl.sess.Err() != nil {
+			continue
+		}
+		if best == nil || sl.inflight < best.inflight ||
+			(sl.inflight == best.inflight && sl.lastUsed.Before(best.lastUsed)) {
+			best = sl
+		}
+	}
+	return best
+}
+
+// release returns the in-flight slot taken by acquire. Durations of
+// answered calls feed the average that autoscaling and Stats use.
+func (p *Pool) release(sl *slot, d time.Duration, answered bool) {
+	if answered {
+		p.m.callDuration.Observe(d.Seconds())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sl.inflight--
+	sl.lastUsed = time.Now()
+	if answered {
+		if p.avg == 0 {
+			p.avg = d
+		} else {
+			p.avg += (d - p.avg) / 8 // moving average over roughly the last 8 calls
+		}
+	}
+	p.updateLocked()
+}

@@ -1,0 +1,230 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+	"github.com/rs/zerolog"
+)
+
+// Slot states, as reported in Stats.ByStatus and the sessions metric.
+const (
+	stateStarting  = "starting"  // spawning and initializing
+	stateReady     = "ready"     // serving; reported as idle or busy
+	stateIdle      = "idle"      // ready, no call in flight
+	stateBusy      = "busy"      // ready, calls in flight
+	stateDraining  = "draining"  // stopping: waiting for calls in flight
+	stateUnhealthy = "unhealthy" // failed a health check, being stopped
+	stateStopping  = "stopping"  // being stopped
+	stateBackoff   = "backoff"   // waiting to restart after a failure
+)
+
+// phase of the pool as a whole.
+type phase int
+
+const (
+	phaseNew phase = iota
+	phaseRunning
+	phaseClosed
+)
+
+// Pool supervises children and routes calls to them. Create it with New;
+// it serves calls while Run runs. Its methods are safe for concurrent use.
+type Pool struct {
+	cfg Config
+	log zerolog.Logger
+	m   *metrics
+	wg  sync.WaitGroup // slot goroutines
+
+	mu         sync.Mutex // guards the fields below
+	phase      phase
+	slots      map[int]*slot
+	nextID     int
+	changed    chan struct{} // closed and replaced whenever the fields change
+	waiting    int           // callers in acquire
+	startErr   error         // last start failure; nil once a start succeeds
+	restarts   uint64
+	avg        time.Duration // moving average of answered calls
+	initResult json.RawMessage
+}
+
+// slot is one place for a child; its goroutine restarts the child as
+// needed. Fields are guarded by Pool.mu.
+type slot struct {
+	id       int
+	state    string
+	sess     *mcpconn.Session // non-nil while ready or draining
+	inflight int
+	lastUsed time.Time
+	retiring bool          // chosen by scale down; no new calls
+	retire   chan struct{} // closed to stop the slot for good
+	backoff  time.Duration // current restart delay while in backoff
+	lastErr  error
+}
+
+// New checks cfg and returns a pool that starts children when Run is called.
+func New(cfg Config) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	cfg.Command = append([]string(nil), cfg.Command...)
+	cfg.Env = append([]string(nil), cfg.Env...)
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("pool: registering metrics: %w", err)
+	}
+	return &Pool{
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("component", "pool").Logger(),
+		m:       m,
+		slots:   make(map[int]*slot),
+		changed: make(chan struct{}),
+	}, nil
+}
+
+// Run starts TargetSessions children and supervises them until ctx ends.
+// Then it refuses new calls, lets calls in flight finish for up to
+// DrainTimeout, stops every child in the spec's order and waits for them.
+// It returns nil after a clean stop; it may be called once.
+func (p *Pool) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.phase != phaseNew {
+		p.mu.Unlock()
+		return errors.New("pool: Run called twice")
+	}
+	p.phase = phaseRunning
+	for range p.cfg.TargetSessions {
+		p.addSlotLocked(ctx)
+	}
+	p.updateLocked()
+	p.mu.Unlock()
+	p.log.Info().Strs("command", p.cfg.Command).Int("sessions", p.cfg.TargetSessions).Msg("pool starting")
+
+	p.autoscale(ctx)
+
+	p.mu.Lock()
+	p.phase = phaseClosed
+	p.updateLocked()
+	p.mu.Unlock()
+	p.log.Info().Msg("pool stopping")
+	p.wg.Wait()
+	p.log.Info().Msg("pool stopped")
+	return nil
+}
+
+// addSlotLocked starts a slot goroutine.
+func (p *Pool) addSlotLocked(ctx context.Context) {
+	p.nextID++
+	sl := &slot{id: p.nextID, state: stateStarting, retire: make(chan struct{})}
+	p.slots[sl.id] = sl
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.runSlot(ctx, sl)
+	}()
+}
+
+// updateLocked wakes everyone waiting for a change and refreshes gauges.
+func (p *Pool) updateLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+	counts := p.countsLocked()
+	for _, st := range slotStates {
+		p.m.sessions.WithLabelValues(st).Set(float64(counts[st]))
+	}
+	p.m.waiting.Set(float64(p.waiting))
+}
+
+// countsLocked counts slots by state.
+func (p *Pool) countsLocked() map[string]int {
+	counts := make(map[string]int, len(slotStates))
+	for _, sl := range p.slots {
+		counts[sl.stateLocked()]++
+	}
+	return counts
+}
+
+// stateLocked refines "ready" into idle or busy.
+func (sl *slot) stateLocked() string {
+	if sl.state != stateReady {
+		return sl.state
+	}
+	if sl.inflight > 0 {
+		return stateBusy
+	}
+	return stateIdle
+}
+
+// await waits until ready (called with p.mu held) returns true or an error.
+// p.mu is held when await returns.
+func (p *Pool) await(ctx context.Context, ready func() (bool, error)) error {
+	for {
+		if ok, err := ready(); ok || err != nil {
+			return err
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			p.mu.Lock()
+			return ctx.Err()
+		case <-ch:
+		}
+		p.mu.Lock()
+	}
+}
+
+// unavailableLocked returns why no call can be served now, or nil if
+// waiting is worthwhile.
+func (p *Pool) unavailableLocked() error {
+	if p.phase == phaseClosed {
+		return closedError
+	}
+	if p.startErr == nil {
+		return nil
+	}
+	for _, sl := range p.slots {
+		if sl.state == stateReady {
+			return nil
+		}
+	}
+	return &unavailableError{cause: p.startErr}
+}
+
+// InitializeResult returns the initialize result of the most recently
+// started child, waiting (bounded by ctx) for one to be ready.
+func (p *Pool) InitializeResult(ctx context.Context) (json.RawMessage, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := p.await(ctx, func() (bool, error) {
+		if p.initResult != nil {
+			return true, nil
+		}
+		return false, p.unavailableLocked()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pool: waiting for an initialized child: %w", err)
+	}
+	return p.initResult, nil
+}
+
+// Capacity is how many calls the pool can run at once now: ready children
+// times MaxInflightPerSession. A queue in front of the pool can use it as
+// its dispatch concurrency.
+func (p *Pool) Capacity() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, sl := range p.slots {
+		if sl.state == stateReady && !sl.retiring {
+			n++
+		}
+	}
+	return n * p.cfg.MaxInflightPerSession
+}

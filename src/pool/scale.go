@@ -1,0 +1,90 @@
+package pool
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+)
+
+// autoscale adjusts the number of children every ScaleInterval until ctx
+// ends; without AutoScale it just waits for ctx.
+func (p *Pool) autoscale(ctx context.Context) {
+	if !p.cfg.AutoScale {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(p.cfg.ScaleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.scale(ctx)
+		}
+	}
+}
+
+// scale grows the pool by ScaleFactor when the queue is longer than twice
+// the children and calls are slow; without such a queue it stops children
+// idle for longer than IdleTimeout, keeping at least MinSessions.
+func (p *Pool) scale(ctx context.Context) {
+	queued := 0
+	if p.cfg.QueueLength != nil {
+		queued = p.cfg.QueueLength() // outside p.mu: it may take the queue's lock
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.phase != phaseRunning {
+		return
+	}
+	queued += p.waiting
+	active := p.activeLocked()
+	pressure := queued > 2*len(active)
+	if pressure && p.avg > p.cfg.ScaleUpLatency && len(active) < p.cfg.MaxSessions {
+		want := min(p.cfg.MaxSessions, max(len(active)+1, int(math.Ceil(float64(len(active))*p.cfg.ScaleFactor))))
+		p.log.Info().Int("queued", queued).Dur("avg_response", p.avg).Int("from", len(active)).Int("to", want).Msg("scaling up")
+		for range want - len(active) {
+			p.addSlotLocked(ctx)
+		}
+		p.updateLocked()
+		return
+	}
+	if !pressure {
+		p.retireIdleLocked(active)
+	}
+}
+
+// activeLocked returns the slots not being retired.
+func (p *Pool) activeLocked() []*slot {
+	var active []*slot
+	for _, sl := range p.slots {
+		if !sl.retiring {
+			active = append(active, sl)
+		}
+	}
+	return active
+}
+
+// retireIdleLocked retires ready children idle for longer than
+// IdleTimeout, longest idle first, down to MinSessions.
+func (p *Pool) retireIdleLocked(active []*slot) {
+	now := time.Now()
+	var idle []*slot
+	for _, sl := range active {
+		if sl.state == stateReady && sl.inflight == 0 && now.Sub(sl.lastUsed) > p.cfg.IdleTimeout {
+			idle = append(idle, sl)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *slot) int { return a.lastUsed.Compare(b.lastUsed) })
+	n := min(len(idle), len(active)-p.cfg.MinSessions)
+	for _, sl := range idle[:max(n, 0)] {
+		sl.retiring = true
+		close(sl.retire)
+		p.log.Info().Int("slot", sl.id).Dur("idle", now.Sub(sl.lastUsed)).Msg("scaling down an idle child")
+	}
+	if n > 0 {
+		p.updateLocked()
+	}
+}

@@ -92,17 +92,7 @@ func (s *scriptedHA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer ws.CloseNow()
 	ctx := r.Context()
-	send := func(v any) error {
-		data, _ := json.Marshal(v)
-		return ws.Write(ctx, websocket.MessageText, data)
-	}
-	if send(map[string]any{"type": "auth_required", "ha_version": "0.0.1"}) != nil {
-		return
-	}
-	if _, _, err := ws.Read(ctx); err != nil {
-		return
-	}
-	if send(map[string]any{"type": "auth_ok", "ha_version": "0.0.1"}) != nil {
+	if scriptedAuth(ctx, ws) != nil {
 		return
 	}
 	var lastID float64
@@ -124,19 +114,38 @@ func (s *scriptedHA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lastID = id
 		switch cmd["type"] {
 		case "ping":
-			err = send(map[string]any{"id": id, "type": "pong"})
+			err = scriptedSend(ctx, ws, map[string]any{"id": id, "type": "pong"})
 		case "echo":
 			if pending = append(pending, cmd); len(pending) == s.size {
 				s.batch(ws, pending)
 				pending = nil
 			}
 		default:
-			err = send(map[string]any{"id": id, "type": "result", "success": true, "result": nil})
+			err = scriptedSend(ctx, ws, map[string]any{"id": id, "type": "result", "success": true, "result": nil})
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// scriptedAuth runs the auth phase, accepting any token.
+func scriptedAuth(ctx context.Context, ws *websocket.Conn) error {
+	if err := scriptedSend(ctx, ws, map[string]any{"type": "auth_required", "ha_version": "0.0.1"}); err != nil {
+		return err
+	}
+	if _, _, err := ws.Read(ctx); err != nil {
+		return err
+	}
+	return scriptedSend(ctx, ws, map[string]any{"type": "auth_ok", "ha_version": "0.0.1"})
+}
+
+func scriptedSend(ctx context.Context, ws *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return ws.Write(ctx, websocket.MessageText, data)
 }
 
 func TestCoalescedFrames(t *testing.T) {

@@ -82,7 +82,7 @@ func (b *syncBuffer) String() string {
 }
 
 // testConfig returns a client config for srv with short backoffs.
-func testConfig(t *testing.T, srv *hasstest.Server) hass.Config {
+func testConfig(t testing.TB, srv *hasstest.Server) hass.Config {
 	return hass.Config{
 		RESTURL:      srv.RESTURL(),
 		WebSocketURL: srv.WebSocketURL(),
@@ -95,7 +95,7 @@ func testConfig(t *testing.T, srv *hasstest.Server) hass.Config {
 
 // startClient creates a client for cfg and runs it until the test ends;
 // cleanup checks that Run returns nil.
-func startClient(t *testing.T, cfg hass.Config) *hass.Client {
+func startClient(t testing.TB, cfg hass.Config) *hass.Client {
 	t.Helper()
 	c, err := hass.New(cfg)
 	if err != nil {
@@ -120,7 +120,7 @@ func startClient(t *testing.T, cfg hass.Config) *hass.Client {
 
 // waitFor polls cond until it holds or fails the test after a generous
 // deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -131,7 +131,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func waitConnected(t *testing.T, c *hass.Client) {
+func waitConnected(t testing.TB, c *hass.Client) {
 	t.Helper()
 	waitFor(t, "client connected", func() bool { return c.Status().Connected })
 }
@@ -153,7 +153,7 @@ func nextEvent(t *testing.T, s *hass.Subscription) hass.Event {
 
 // testCtx is the test's context with a deadline, so that a bug shows as a
 // failure rather than a hung test binary.
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

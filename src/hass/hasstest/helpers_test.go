@@ -26,6 +26,7 @@ type wsClient struct {
 	c      *websocket.Conn
 	nextID int
 	queue  []map[string]any // messages read but not yet consumed
+	held   []map[string]any // messages skipped by waitFor, returned first by read
 	frames int              // text frames read
 }
 
@@ -83,6 +84,16 @@ func (w *wsClient) readFrame() ([]byte, error) {
 // read returns the next message, splitting coalesced frames.
 func (w *wsClient) read() map[string]any {
 	w.t.Helper()
+	if len(w.held) > 0 {
+		m := w.held[0]
+		w.held = w.held[1:]
+		return m
+	}
+	return w.readNew()
+}
+
+func (w *wsClient) readNew() map[string]any {
+	w.t.Helper()
 	for len(w.queue) == 0 {
 		b, err := w.readFrame()
 		if err != nil {
@@ -126,13 +137,22 @@ func (w *wsClient) result(msg map[string]any) map[string]any {
 	return w.waitFor(func(m map[string]any) bool { return m["type"] == "result" && m["id"] == float64(id) })
 }
 
-// waitFor reads until a message matches; others are dropped.
+// waitFor returns the first message that matches, held ones first;
+// the others are held for read.
 func (w *wsClient) waitFor(match func(map[string]any) bool) map[string]any {
 	w.t.Helper()
-	for {
-		if m := w.read(); match(m) {
+	for i, m := range w.held {
+		if match(m) {
+			w.held = append(w.held[:i:i], w.held[i+1:]...)
 			return m
 		}
+	}
+	for {
+		m := w.readNew()
+		if match(m) {
+			return m
+		}
+		w.held = append(w.held, m)
 	}
 }
 

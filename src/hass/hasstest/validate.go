@@ -190,6 +190,11 @@ func validateCondition(c any, p string) error {
 	return nil
 }
 
+func isTemplate(v any) bool {
+	s, ok := v.(string)
+	return ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%"))
+}
+
 func invalidFromTemplate(err error, path string) error {
 	if err == nil {
 		return nil
@@ -224,13 +229,11 @@ func validateAction(a any, p string) error {
 	case "":
 		return &invalidErr{"Unable to determine action", p}
 	case "action", "service":
-		s, _ := m[kind].(string)
-		if d, svc, ok := strings.Cut(s, "."); !ok || !validDomain(d) || svc == "" || strings.Contains(s, "{{") {
-			if !strings.Contains(s, "{{") {
-				return &invalidErr{fmt.Sprintf("Service %s does not match format <domain>.<name> for dictionary value", s), at(p, kind)}
-			}
+		svc, _ := m[kind].(string)
+		if d, name, ok := strings.Cut(svc, "."); !isTemplate(svc) && (!ok || !validDomain(d) || name == "") {
+			return &invalidErr{fmt.Sprintf("Service %s does not match format <domain>.<name> for dictionary value", svc), at(p, kind)}
 		}
-		if t, ok := m["target"].(map[string]any); ok && t["entity_id"] != nil {
+		if t, ok := m["target"].(map[string]any); ok && t["entity_id"] != nil && !isTemplate(t["entity_id"]) {
 			return checkEntityIDs(t["entity_id"], at(at(p, "target"), "entity_id"))
 		}
 	case "condition":

@@ -18,6 +18,7 @@ const (
 	maxPendingMessages = 4096             // MAX_PENDING_MSG: the client is cut off past it
 	maxMessageSize     = 4 << 20          // aiohttp's default max_msg_size
 	authTimeout        = 10 * time.Second // "Did not receive auth message within 10 seconds"
+	flushTimeout       = 10 * time.Second // last messages before a close
 )
 
 // conn is one WebSocket connection. The handler goroutine reads and
@@ -168,12 +169,25 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	delete(s.w.conns, c)
 	s.mu.Unlock()
 	c.finish()
-	<-done
+	c.waitWriter(done)
 	if graceful && ctx.Err() == nil {
 		_ = ws.Close(websocket.StatusNormalClosure, "")
 	}
 	cancel()
 	_ = ws.CloseNow()
+}
+
+// waitWriter waits for the writer to flush the queue; a peer that stopped
+// reading gets flushTimeout before the connection is cut.
+func (c *conn) waitWriter(done <-chan struct{}) {
+	t := time.NewTimer(flushTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.cancel()
+		<-done
+	}
 }
 
 // run performs the auth phase then the command phase. It reports whether
@@ -252,7 +266,7 @@ func checkAuthMessage(msg any) (token, problem string) {
 		switch k {
 		case "type":
 			if v != "auth" {
-				errs = append(errs, "value must be one of ['auth'] for dictionary value @ data['type']. Got "+pyRepr(v))
+				errs = append(errs, "not a valid value for dictionary value @ data['type']. Got "+pyRepr(v))
 			}
 		case "access_token", "api_password":
 			s, ok := v.(string)

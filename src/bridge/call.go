@@ -199,6 +199,8 @@ func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 	case p.kind == KindWrite && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	case errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, mcpconn.ErrNotSent):
+		return fmt.Errorf("%w: %d attempt(s): %w", ErrTimeout, n, err)
 	}
 	return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)
 }

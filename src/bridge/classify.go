@@ -133,8 +133,9 @@ var lockContainers = []string{"target", "data", "service_data"}
 
 // Locks returns the queue lock keys of a write with the given decoded
 // arguments: every entity id in entity_id (string, comma-separated string
-// or list), "area:<id>" for area_id and "device:<id>" for device_id, found at
-// the top level or inside target, data or service_data. Ids are lowercased,
+// or list), and "area:<id>", "device:<id>", "floor:<id>", "label:<id>" for
+// area_id, device_id, floor_id and label_id, found at the top level or inside
+// target, data or service_data. Ids are lowercased,
 // as Home Assistant does. A write naming none of them locks "tool:<name>".
 // The result is sorted and has no duplicates.
 func Locks(tool string, args map[string]any) []string {
@@ -143,6 +144,8 @@ func Locks(tool string, args map[string]any) []string {
 		keys = appendIDs(keys, "", m["entity_id"])
 		keys = appendIDs(keys, "area:", m["area_id"])
 		keys = appendIDs(keys, "device:", m["device_id"])
+		keys = appendIDs(keys, "floor:", m["floor_id"])
+		keys = appendIDs(keys, "label:", m["label_id"])
 	}
 	scan(args)
 	for _, name := range lockContainers {

@@ -20,7 +20,9 @@ const maxErrorBody = 1 << 20
 // Only GET, POST and DELETE are allowed, the methods the Supervisor proxy
 // passes. body, if non-nil, is sent as JSON; out, if non-nil, receives the
 // JSON answer. A non-2xx status is an *Error with Code "http_<status>",
-// StatusCode set, and Home Assistant's "message" when it sent one.
+// StatusCode set, and Home Assistant's "message" when it sent one. A
+// transport failure (Home Assistant down) wraps ErrUnavailable. REST does
+// not need Run: it works whether or not the WebSocket is connected.
 func (c *Client) REST(ctx context.Context, method, path string, body any, out any) error {
 	req, err := c.newRequest(ctx, method, path, body)
 	if err != nil {

@@ -36,7 +36,7 @@ FROM ${BUILD_FROM}
 COPY rootfs /
 COPY --from=build /out/mcp_bridge_addon /usr/bin/mcp_bridge_addon
 
-# REST and MCP API for the LAN (3003) and the ingress listener (8099).
+# The API for the LAN (3003) and the Ingress status page (8099).
 EXPOSE 3003 8099
 
 # Native Docker health check (the add-on linter rejects the old "watchdog").

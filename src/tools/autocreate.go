@@ -76,12 +76,12 @@ func (t *Tools) createAutomation(ctx context.Context, in *createAutomationIn) (*
 	if err != nil {
 		return nil, badArg("config", "%s", err.Error())
 	}
-	id, err := t.automationID(cfg)
+	id, generated, err := t.automationID(cfg)
 	if err != nil {
 		return nil, err
 	}
 	err = t.ix.view(ctx, func(h *home) error {
-		if err := t.checkAutomationIDFree(h, id); err != nil {
+		if id, err = freeAutomationID(h, id, generated); err != nil {
 			return err
 		}
 		return t.checkAutomation(h, cfg, in.Confirm)
@@ -116,26 +116,39 @@ func (t *Tools) createAutomation(ctx context.Context, in *createAutomationIn) (*
 }
 
 // automationID returns the config's id, or a new one like the editor's
-// (milliseconds since the epoch).
-func (t *Tools) automationID(cfg map[string]any) (string, error) {
+// (milliseconds since the epoch), and whether it was generated.
+func (t *Tools) automationID(cfg map[string]any) (string, bool, error) {
 	v, ok := cfg["id"]
 	if !ok {
-		return strconv.FormatInt(t.cfg.Now().UnixMilli(), 10), nil
+		return strconv.FormatInt(t.cfg.Now().UnixMilli(), 10), true, nil
 	}
 	id, isStr := v.(string)
 	if !isStr || strings.TrimSpace(id) == "" || len(id) > 100 || strings.ContainsAny(id, "/?#%") {
-		return "", badArg("config", `has an id that is not a short string; leave "id" out and one is chosen`)
+		return "", false, badArg("config", `has an id that is not a short string; leave "id" out and one is chosen`)
 	}
-	return id, nil
+	return id, false, nil
 }
 
-func (t *Tools) checkAutomationIDFree(h *home, id string) error {
+// freeAutomationID refuses an id given by the caller that an automation
+// already uses, and moves a generated one to the next free number.
+func freeAutomationID(h *home, id string, generated bool) (string, error) {
+	used := map[string]bool{}
 	for _, eid := range h.ids {
-		if strings.HasPrefix(eid, "automation.") && h.states[eid].st.Attributes["id"] == id {
-			return badArg("config", "id %q is already used by an automation; leave \"id\" out and a new one is chosen", id)
+		if v, ok := h.states[eid].st.Attributes["id"].(string); ok && strings.HasPrefix(eid, "automation.") {
+			used[v] = true
 		}
 	}
-	return nil
+	if !used[id] {
+		return id, nil
+	}
+	if !generated {
+		return "", badArg("config", "id %q is already used by an automation; leave \"id\" out and a new one is chosen", id)
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	for used[strconv.FormatInt(n, 10)] {
+		n++
+	}
+	return strconv.FormatInt(n, 10), nil
 }
 
 // validateAutomation asks Home Assistant to check the config.

@@ -35,7 +35,7 @@ type renderEnv struct {
 
 func newRenderEnv(w *world, vars map[string]any, strict bool) *renderEnv {
 	scope := map[string]any{}
-	for k, v := range vars {
+	for k, v := range normalizeAttrs(vars) {
 		scope[k] = fromJSON(v)
 	}
 	return &renderEnv{w: w, scopes: []map[string]any{scope}, strict: strict,

@@ -260,6 +260,8 @@ func (e *renderEnv) evalCall(n callNode) (any, error) {
 	switch f := fn.(type) {
 	case funcVal:
 		return templateFuncs[f.name](e, a, kw)
+	case statesRoot:
+		return fnStates(e, a, kw)
 	case undefinedVal:
 		return nil, undefinedErr(f.hint)
 	}

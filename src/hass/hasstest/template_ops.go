@@ -72,9 +72,31 @@ func (e *renderEnv) evalBinary(n binNode) (any, error) {
 		in, err := contain(r, l)
 		return in == (n.op == "in"), err
 	case "~":
-		return pyStrOf(l) + pyStrOf(r), nil
+		return checkSize(pyStrOf(l) + pyStrOf(r))
 	}
-	return arith(n.op, l, r)
+	v, err := arith(n.op, l, r)
+	if err != nil {
+		return nil, err
+	}
+	return checkSize(v)
+}
+
+// maxValueSize bounds strings and lists a template builds, so that a
+// doubling loop fails instead of eating the memory.
+const maxValueSize = 1 << 20
+
+func checkSize(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if len(x) > maxValueSize {
+			return nil, &templateError{msg: "MemoryError: value too large for the fake"}
+		}
+	case []any:
+		if len(x) > maxValueSize/8 {
+			return nil, &templateError{msg: "MemoryError: value too large for the fake"}
+		}
+	}
+	return v, nil
 }
 
 func equal(a, b any) bool {
@@ -202,6 +224,10 @@ func arith(op string, l, r any) (any, error) {
 			return int64(math.Floor(float64(li) / float64(ri))), nil
 		case "%":
 			return ((li % ri) + ri) % ri, nil
+		case "**":
+			if ri >= 0 && ri < 64 {
+				return int64(math.Pow(float64(li), float64(ri))), nil
+			}
 		}
 	}
 	switch op {

@@ -47,10 +47,7 @@ func lexExpr(src string) ([]token, error) {
 			toks = append(toks, token{"name", src[i:j], i})
 			i = j
 		case c >= '0' && c <= '9':
-			j := i
-			for j < len(src) && (src[j] >= '0' && src[j] <= '9' || src[j] == '.' && j+1 < len(src) && src[j+1] >= '0' && src[j+1] <= '9' || src[j] == '_') {
-				j++
-			}
+			j := lexNumber(src, i)
 			toks = append(toks, token{"num", src[i:j], i})
 			i = j
 		case c == '\'' || c == '"':
@@ -70,6 +67,33 @@ func lexExpr(src string) ([]token, error) {
 		}
 	}
 	return append(toks, token{"eof", "", len(src)}), nil
+}
+
+// lexNumber returns the end of the number starting at i: digits,
+// underscores, a fraction and an exponent.
+func lexNumber(src string, i int) int {
+	digit := func(j int) bool { return j < len(src) && src[j] >= '0' && src[j] <= '9' }
+	j := i
+	for digit(j) || j < len(src) && src[j] == '_' {
+		j++
+	}
+	if j < len(src) && src[j] == '.' && digit(j+1) {
+		j++
+		for digit(j) {
+			j++
+		}
+	}
+	if j < len(src) && (src[j] == 'e' || src[j] == 'E') {
+		k := j + 1
+		if k < len(src) && (src[k] == '+' || src[k] == '-') {
+			k++
+		}
+		if digit(k) {
+			for j = k; digit(j); j++ {
+			}
+		}
+	}
+	return j
 }
 
 func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -354,7 +378,18 @@ func (p *exprParser) unary() (node, error) {
 		x, err := p.unary()
 		return unaryNode{op, x}, err
 	}
-	return p.postfix()
+	return p.power()
+}
+
+// power parses "**", which binds tighter than unary minus on its left.
+func (p *exprParser) power() (node, error) {
+	base, err := p.postfix()
+	if err != nil || !p.isOp("**") {
+		return base, err
+	}
+	p.next()
+	exp, err := p.unary()
+	return binNode{"**", base, exp}, err
 }
 
 // postfix parses a primary followed by .attr, [index], (call) and |filter.
@@ -543,7 +578,7 @@ func (p *exprParser) dict() (node, error) {
 
 func parseNumber(s string) (node, error) {
 	s = strings.ReplaceAll(s, "_", "")
-	if !strings.Contains(s, ".") {
+	if !strings.ContainsAny(s, ".eE") {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return litNode{i}, nil
 		}

@@ -3,9 +3,11 @@ package mcpconn
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -42,7 +44,11 @@ func (r *lineReader) readLine() ([]byte, error) {
 	r.buf = r.buf[:0]
 	for {
 		chunk, err := r.br.ReadSlice('\n')
-		if len(r.buf)+len(chunk) > r.max+1 { // +1: the newline itself
+		n := len(r.buf) + len(chunk)
+		if err == nil {
+			n-- // the newline is not part of the line
+		}
+		if n > r.max {
 			return nil, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, r.max)
 		}
 		switch {
@@ -63,17 +69,64 @@ func (r *lineReader) readLine() ([]byte, error) {
 	}
 }
 
+// wireMessage has the fields of every JSON-RPC message.
+type wireMessage struct {
+	Version string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  *string         `json:"method"` // nil: absent, so a response
+	Params  json.RawMessage `json:"params"`
+	Result  json.RawMessage `json:"result"`
+	Error   *jsonrpc.Error  `json:"error"`
+}
+
 // decodeMessage parses one line into a *jsonrpc.Request (call or
-// notification) or *jsonrpc.Response.
+// notification) or *jsonrpc.Response. It follows jsonrpc.DecodeMessage but
+// with encoding/json, which allocates far less per message.
 func decodeMessage(line []byte) (jsonrpc.Message, error) {
 	if len(line) > 0 && line[0] == '[' {
 		return nil, errors.New("JSON-RPC batches are not supported on stdio")
 	}
-	msg, err := jsonrpc.DecodeMessage(line)
+	var w wireMessage
+	if err := json.Unmarshal(line, &w); err != nil {
+		return nil, fmt.Errorf("decoding JSON-RPC message: %w", err)
+	}
+	if w.Version != "2.0" {
+		return nil, fmt.Errorf("invalid jsonrpc version %q", w.Version)
+	}
+	id, err := decodeID(w.ID)
 	if err != nil {
 		return nil, err
 	}
-	return msg, nil
+	if w.Method != nil {
+		if *w.Method == "" {
+			return nil, errors.New("empty method")
+		}
+		return &jsonrpc.Request{ID: id, Method: *w.Method, Params: w.Params}, nil
+	}
+	if !id.IsValid() {
+		return nil, errors.New("response without an id")
+	}
+	resp := &jsonrpc.Response{ID: id, Result: w.Result}
+	if w.Error != nil { // never a typed nil in the error interface
+		resp.Error = w.Error
+	}
+	return resp, nil
+}
+
+// decodeID parses a JSON-RPC id: absent or null (invalid ID), a string, or
+// an integer.
+func decodeID(raw json.RawMessage) (jsonrpc.ID, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return jsonrpc.ID{}, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return jsonrpc.ID{}, err
+	}
+	if f, ok := v.(float64); ok && f != math.Trunc(f) {
+		return jsonrpc.ID{}, fmt.Errorf("invalid id %s", raw)
+	}
+	return jsonrpc.MakeID(v)
 }
 
 // encodeMessage renders msg as one line, newline included.

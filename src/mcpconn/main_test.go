@@ -69,7 +69,7 @@ func (f *fixture) checkNoOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	pids := append(pooltest.Pids(events, "started"), pooltest.Pids(events, "grandchild")...)
-	pooltest.WaitGone(t, 10*time.Second, pids...)
+	pooltest.CheckGone(t, pids...)
 }
 
 func (f *fixture) readEvents(t *testing.T) []pooltest.Event {

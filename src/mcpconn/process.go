@@ -137,7 +137,7 @@ func (p *process) awaitExit(d time.Duration) bool {
 }
 
 // stop follows the MCP stop order: close stdin, wait, SIGTERM, wait,
-// SIGKILL, wait (each wait up to d). It returns the step that ended the
+// SIGKILL, wait (each wait up to d, the last at least 5s). It returns the step that ended the
 // child ("stdin", "SIGTERM" or "SIGKILL"), and an error only if the child
 // survived SIGKILL. Leftovers in the process group are stopped too.
 func (p *process) stop(d time.Duration) (string, error) {
@@ -148,7 +148,7 @@ func (p *process) stop(d time.Duration) (string, error) {
 		if err := p.signalGroup(syscall.SIGTERM); err != nil || !p.awaitExit(d) {
 			step = "SIGKILL"
 			p.signalGroup(syscall.SIGKILL)
-			if !p.awaitExit(d) {
+			if !p.awaitExit(max(d, 5*time.Second)) { // SIGKILL cannot be ignored: allow a loaded machine time
 				return step, fmt.Errorf("child %d survived SIGKILL", p.pid)
 			}
 		}

@@ -226,7 +226,7 @@ func TestLogNotificationToCaller(t *testing.T) {
 func TestHungChildFailsPing(t *testing.T) {
 	f := newFixture(t)
 	cfg := f.config(pooltest.ChildOptions{})
-	cfg.StopTimeout = 100 * time.Millisecond
+	cfg.StopTimeout = 2 * time.Second
 	s := f.start(t, cfg)
 
 	done := make(chan error, 1)

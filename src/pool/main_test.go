@@ -82,7 +82,7 @@ func (h *harness) checkNoOrphans(t *testing.T) {
 	t.Helper()
 	events := h.readEvents(t)
 	pids := append(pooltest.Pids(events, "started"), pooltest.Pids(events, "grandchild")...)
-	pooltest.WaitGone(t, 10*time.Second, pids...)
+	pooltest.CheckGone(t, pids...)
 }
 
 func (h *harness) readEvents(t *testing.T) []pooltest.Event {

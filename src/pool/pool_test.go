@@ -162,7 +162,7 @@ func TestHungChildReplaced(t *testing.T) {
 	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
 		c.HealthCheckInterval = 50 * time.Millisecond
 		c.HealthCheckTimeout = 500 * time.Millisecond
-		c.StopTimeout = 200 * time.Millisecond
+		c.StopTimeout = 2 * time.Second
 	})
 	pid := counterPid(t, h.p)
 	_, err := callTool(t.Context(), h.p, "hang", nil)
@@ -177,30 +177,49 @@ func TestHungChildReplaced(t *testing.T) {
 	}
 }
 
-func TestCommandNotFound(t *testing.T) {
-	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
-		c.Command = []string{"mcp-bridge-no-such-command"}
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	_, err := h.p.Call(ctx, "tools/list", nil)
-	for _, target := range []error{pool.ErrUnavailable, mcpconn.ErrNotSent, exec.ErrNotFound} {
-		if !errors.Is(err, target) {
-			t.Errorf("Call: %v, want it to wrap %v", err, target)
-		}
+func TestStartFailuresFailFast(t *testing.T) {
+	var rpcErr *mcpconn.RPCError
+	tests := []struct {
+		name   string
+		opts   pooltest.ChildOptions
+		mutate func(*pool.Config)
+		is     func(error) bool
+		want   string
+	}{
+		{"command not found", pooltest.ChildOptions{}, func(c *pool.Config) { c.Command = []string{"mcp-bridge-no-such-command"} },
+			func(err error) bool { return errors.Is(err, exec.ErrNotFound) }, "executable file not found"},
+		{"initialize refused", pooltest.ChildOptions{FailInitialize: true}, nil,
+			func(err error) bool { return errors.As(err, &rpcErr) }, "initialize refused"},
+		{"exits at start", pooltest.ChildOptions{ExitAtStart: 3}, nil,
+			func(err error) bool { return errors.Is(err, mcpconn.ErrSessionLost) }, "exit status 3"},
+		{"never initializes", pooltest.ChildOptions{StartDelay: time.Hour}, func(c *pool.Config) {
+			c.StartTimeout, c.StopTimeout = 100*time.Millisecond, 100*time.Millisecond
+		}, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }, "deadline exceeded"},
 	}
-	if ctx.Err() != nil {
-		t.Error("Call waited for its ctx instead of failing fast")
-	}
-	if _, err := h.p.InitializeResult(ctx); !errors.Is(err, pool.ErrUnavailable) {
-		t.Errorf("InitializeResult: %v, want ErrUnavailable", err)
-	}
-	s := h.waitStats(t, "retries", func(s pool.Stats) bool { return s.Restarts >= 2 })
-	if !s.Failing || !strings.Contains(s.LastError, "executable file not found") {
-		t.Errorf("Stats() = %+v, want Failing with the start error", s)
-	}
-	if !strings.Contains(h.logs.String(), "child failed to start") {
-		t.Errorf("start failure not logged:\n%s", h.logs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.opts, tt.mutate)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			_, err := h.p.Call(ctx, "tools/list", nil)
+			if !errors.Is(err, pool.ErrUnavailable) || !errors.Is(err, mcpconn.ErrNotSent) || !tt.is(err) ||
+				!strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Call: %v, want ErrUnavailable, ErrNotSent and %q", err, tt.want)
+			}
+			if ctx.Err() != nil {
+				t.Error("Call waited for its ctx instead of failing fast")
+			}
+			if _, err := h.p.InitializeResult(ctx); !errors.Is(err, pool.ErrUnavailable) {
+				t.Errorf("InitializeResult: %v, want ErrUnavailable", err)
+			}
+			s := h.waitStats(t, "retries", func(s pool.Stats) bool { return s.Restarts >= 2 })
+			if !s.Failing || !strings.Contains(s.LastError, tt.want) {
+				t.Errorf("Stats() = %+v, want Failing with the start error", s)
+			}
+			if !strings.Contains(h.logs.String(), "child failed to start") {
+				t.Errorf("start failure not logged:\n%s", h.logs)
+			}
+		})
 	}
 }
 
@@ -259,5 +278,20 @@ func TestRPCErrorPassesThrough(t *testing.T) {
 	r, err := callTool(t.Context(), h.p, "fail", nil)
 	if err != nil || !r.IsError {
 		t.Errorf("fail tool: %+v, %v; want an isError result", r, err)
+	}
+}
+
+func TestProgressReachesCaller(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{}, nil)
+	var got []string
+	ctx := mcpconn.WithHandlers(t.Context(), &mcpconn.Handlers{Notification: func(method string, params json.RawMessage) {
+		got = append(got, method+" "+string(params))
+	}})
+	params := json.RawMessage(`{"name":"slow_read","arguments":{"ms":1},"_meta":{"progressToken":"downstream-7"}}`)
+	if _, err := h.p.Call(ctx, "tools/call", params); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], `"progressToken":"downstream-7"`) {
+		t.Errorf("progress seen by the caller: %q", got)
 	}
 }

@@ -59,7 +59,7 @@ func TestStopEscalates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.opts, func(c *pool.Config) { c.StopTimeout = 100 * time.Millisecond })
+			h := newHarness(t, tt.opts, func(c *pool.Config) { c.StopTimeout = time.Second })
 			counterPid(t, h.p)
 			if err := h.stop(); err != nil {
 				t.Fatal(err)

@@ -26,6 +26,18 @@ func ProcessGone(pid int) bool {
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
+// CheckGone fails t if any pid is still running now. Use it right after the
+// code under test said it stopped its children (Session.Close, Pool.Run
+// returning): they must have been reaped already.
+func CheckGone(t testing.TB, pids ...int) {
+	t.Helper()
+	for _, pid := range pids {
+		if !ProcessGone(pid) {
+			t.Errorf("process %d still running", pid)
+		}
+	}
+}
+
 // WaitGone fails t unless every pid is gone within d.
 func WaitGone(t testing.TB, d time.Duration, pids ...int) {
 	t.Helper()

@@ -96,6 +96,9 @@ func (ix *index) Run(ctx context.Context) error {
 	defer close(ix.quit)
 	states, err := ix.ha.Subscribe(ctx, "state_changed")
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("tools: subscribing to state changes: %w", err)
 	}
 	defer states.Close()
@@ -103,6 +106,9 @@ func (ix *index) Run(ctx context.Context) error {
 	for i, et := range registryEvents {
 		sub, err := ix.ha.Subscribe(ctx, et)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("tools: subscribing to %s: %w", et, err)
 		}
 		defer sub.Close()

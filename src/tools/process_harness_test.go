@@ -110,7 +110,7 @@ func startProcess(t *testing.T, ha *hasstest.Server, toolsYAML string) *procEnv 
 	}
 	t.Cleanup(func() {
 		if err := cs.Close(); err != nil {
-			t.Logf("closing the child: %v", err)
+			t.Errorf("closing the child: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("child stderr:\n%s", stderr)

@@ -3,7 +3,11 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -77,10 +81,14 @@ func Serve(ctx context.Context, cfg Config, ha HomeAssistant, transport mcp.Tran
 	g.Go(func() error {
 		defer cancel() // the session ended: stop the index
 		err := t.server.Run(gctx, transport)
-		if err != nil && gctx.Err() != nil {
+		switch {
+		case err == nil, gctx.Err() != nil:
+			return nil
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe), errors.Is(err, os.ErrClosed), errors.Is(err, syscall.EPIPE):
+			t.log.Info().Err(err).Msg("MCP session ended: the client went away")
 			return nil
 		}
-		return err
+		return fmt.Errorf("tools: MCP session: %w", err)
 	})
 	return g.Wait()
 }

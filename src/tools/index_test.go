@@ -1,0 +1,120 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+)
+
+func stateOf(t *testing.T, e *testEnv, id string) string {
+	t.Helper()
+	res := e.call(t, "get_entity_state", map[string]any{"entity_id": id})
+	if res.IsError {
+		return "error: " + textOf(res)
+	}
+	var out entityStateOut
+	decodeOut(t, res, &out)
+	return out.State
+}
+
+func TestIndexFollowsEvents(t *testing.T) {
+	e := startEnv(t, Config{}, hasstest.Options{})
+	if got := stateOf(t, e, "binary_sensor.garage_motion"); got != "off" {
+		t.Fatalf("initial state %q", got)
+	}
+	e.ha.SetState("binary_sensor.garage_motion", "on", nil)
+	eventually(t, "the index to see the motion", func() bool { return stateOf(t, e, "binary_sensor.garage_motion") == "on" })
+
+	e.ha.SetState("sensor.new_thing", "5", map[string]any{"friendly_name": "New thing"})
+	eventually(t, "a new entity", func() bool { return stateOf(t, e, "sensor.new_thing") == "5" })
+	e.ha.RemoveState("sensor.new_thing")
+	eventually(t, "a removed entity to go", func() bool {
+		return strings.HasPrefix(stateOf(t, e, "sensor.new_thing"), "error: unknown entity")
+	})
+}
+
+func TestHomeAssistantRestart(t *testing.T) {
+	e := startEnv(t, Config{UnavailableWait: 200 * time.Millisecond}, hasstest.Options{})
+	if got := stateOf(t, e, "light.garage"); got != "off" {
+		t.Fatalf("initial state %q", got)
+	}
+	e.ha.Stop()
+	// While Home Assistant is down, calls fail with a clear message (the
+	// first ones may still be answered before the client notices).
+	eventually(t, "calls to fail while Home Assistant is down", func() bool {
+		res := e.call(t, "get_entities", map[string]any{"domain": "light"})
+		if res.IsError {
+			wantError(t, res, "Home Assistant is unavailable")
+		}
+		return res.IsError
+	})
+	e.ha.SetState("light.garage", "on", nil) // changed while we were away
+	if err := e.ha.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the client to reconnect", func() bool { return e.client.Status().Connected })
+	if got := stateOf(t, e, "light.garage"); got != "on" {
+		t.Errorf("after the restart, state %q; want on (the index must reload)", got)
+	}
+	e.ha.DropConnections()
+	eventually(t, "the client to reconnect", func() bool { return e.ha.Connections() > 0 && e.client.Status().Connected })
+	var out callServiceOut
+	decodeOut(t, e.call(t, "call_service", map[string]any{"domain": "light", "service": "turn_off", "entity_id": "light.garage"}), &out)
+	if len(out.Changed) != 1 || out.Changed[0].State != "off" {
+		t.Errorf("after a dropped connection, turn_off changed %+v", out.Changed)
+	}
+}
+
+// lossyHA loses the connection on every call_service, after sending it.
+type lossyHA struct{ *hass.Client }
+
+func (l lossyHA) Command(ctx context.Context, cmd any, result any) error {
+	if m, ok := cmd.(map[string]any); ok && m["type"] == "call_service" && m["domain"] == "light" {
+		return fmt.Errorf("%w: read: connection reset by peer", hass.ErrConnectionLost)
+	}
+	return l.Client.Command(ctx, cmd, result)
+}
+
+func TestConnectionLostDuringCall(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := connectEnv(t, ha, hc, lossyHA{hc}, Config{})
+	wantError(t, e.call(t, "call_service", map[string]any{"domain": "light", "service": "turn_on", "entity_id": "light.garage"}),
+		"connection to Home Assistant was lost", "may or may not have run")
+	wantOK(t, e.call(t, "call_service", map[string]any{"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_machine"}))
+}
+
+func TestLargeHomeAnswersAreBounded(t *testing.T) {
+	const n = 10000
+	e := startEnv(t, Config{}, hasstest.Options{Home: hasstest.LargeHome(n)})
+	for _, args := range []map[string]any{{}, {"limit": 1000}, {"domain": "sensor", "limit": 1000}, {"search": "0", "limit": 1000, "offset": 10}} {
+		res := e.call(t, "get_entities", args)
+		var out getEntitiesOut
+		decodeOut(t, res, &out)
+		size := len(textOf(res)) + jsonSize(res.StructuredContent)
+		if size > 2*DefaultMaxAnswerBytes {
+			t.Errorf("get_entities(%v): %d bytes", args, size)
+		}
+		if out.Total <= out.Count || out.NextOffset != out.Offset+out.Count {
+			t.Errorf("get_entities(%v): total %d count %d next %d; want a next page", args, out.Total, out.Count, out.NextOffset)
+		}
+	}
+	var all getEntitiesOut
+	decodeOut(t, e.call(t, "get_entities", map[string]any{}), &all)
+	if all.Total != n || all.Count != DefaultLimit {
+		t.Errorf("total %d count %d; want %d and %d", all.Total, all.Count, n, DefaultLimit)
+	}
+	var areas listAreasOut
+	decodeOut(t, e.call(t, "list_areas", map[string]any{}), &areas)
+	if len(areas.Areas) != 20 || areas.Areas[0].Entities != n/20 {
+		t.Errorf("areas %d, first with %d entities", len(areas.Areas), areas.Areas[0].Entities)
+	}
+}

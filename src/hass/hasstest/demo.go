@@ -25,6 +25,11 @@ func DemoHome() *Home {
 		},
 		Devices:     demoDevices(),
 		Automations: demoAutomations(),
+		Scenes: map[string]map[string]map[string]any{"scene.movie_night": {
+			"light.living_room_ceiling":    {"state": "on", "brightness": 40, "color_temp_kelvin": 2700},
+			"light.living_room_floor_lamp": {"state": "off"},
+			"cover.living_room_blinds":     {"state": "closed", "current_position": 0},
+		}},
 	}
 	for _, group := range [][]Entity{demoLights(), demoSwitchesAndCovers(), demoSensors(), demoClimateAndMedia(), demoHelpers()} {
 		h.Entities = append(h.Entities, group...)

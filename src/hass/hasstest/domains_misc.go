@@ -187,9 +187,68 @@ func scriptRunService(entityID string) *svcDef {
 
 func sceneServices() map[string]*svcDef {
 	return map[string]*svcDef{
-		"turn_on": entitySvc("scene", "Activate", "Activates a scene.", 0, stampState, transitionField),
-		"reload":  reloadSvc("scene", "the scenes"),
+		"turn_on": {name: "Activate", description: "Activates a scene.", entityDomain: "scene",
+			fields: []fieldDef{transitionField}, run: sceneActivate},
+		"reload": reloadSvc("scene", "the scenes"),
 	}
+}
+
+// sceneActivate reproduces each member state, then stamps the scene.
+func sceneActivate(r *svcRun) *callError {
+	for _, id := range r.entities {
+		for _, member := range sortedMapKeys(r.w.scenes[id]) {
+			st := r.w.states[member]
+			if st == nil {
+				continue
+			}
+			r.reproduce(st, r.w.scenes[id][member])
+		}
+		state, attrs, _ := stampState(r, r.w.states[id])
+		r.set(id, state, attrs)
+	}
+	return nil
+}
+
+// reproduce moves an entity to a scene's target, the way the domains'
+// reproduce_state calls their services: lights through turn_on/turn_off,
+// other domains by state and attributes.
+func (r *svcRun) reproduce(st *entityState, target map[string]any) {
+	want, _ := target["state"].(string)
+	data := map[string]any{}
+	for k, v := range target {
+		if k != "state" {
+			data[k] = v
+		}
+	}
+	sub := *r
+	sub.data = data
+	domain, _, _ := splitEntityID(st.EntityID)
+	var state string
+	var attrs map[string]any
+	switch {
+	case domain == "light" && want == "on":
+		state, attrs, _ = lightOn(&sub, st)
+	case domain == "light":
+		state, attrs, _ = lightOff(&sub, st)
+	case domain == "cover" && want != "":
+		pos := 0.0
+		if want == "open" {
+			pos = 100
+		}
+		if p, ok := floatValue(data["current_position"]); ok {
+			pos = p
+		}
+		state, attrs, _ = coverMove(want, pos)(&sub, st)
+	default:
+		state, attrs = st.State, copyAttrs(st.Attributes)
+		if want != "" {
+			state = want
+		}
+		for k, v := range data {
+			attrs[k] = v
+		}
+	}
+	r.set(st.EntityID, state, attrs)
 }
 
 func weatherServices() map[string]*svcDef {

@@ -20,6 +20,10 @@ type Home struct {
 	// (with "id" and "alias"). Each one also needs an automation.* entity in
 	// Entities, or one is created from its alias.
 	Automations []map[string]any
+	// Scenes are the member states of scene entities, by scene entity id:
+	// entity id -> {"state": ..., attribute: value...}, as scenes.yaml
+	// holds them. scene.turn_on applies them.
+	Scenes map[string]map[string]map[string]any
 }
 
 // Floor is one entry of the floor registry.
@@ -79,6 +83,15 @@ func (h *Home) Clone() *Home {
 	c.Entities = slices.Clone(h.Entities)
 	for i := range c.Entities {
 		c.Entities[i].Attributes = deepCopyMap(c.Entities[i].Attributes)
+	}
+	if h.Scenes != nil {
+		c.Scenes = make(map[string]map[string]map[string]any, len(h.Scenes))
+		for id, members := range h.Scenes {
+			c.Scenes[id] = make(map[string]map[string]any, len(members))
+			for e, st := range members {
+				c.Scenes[id][e] = deepCopyMap(st)
+			}
+		}
 	}
 	c.Automations = make([]map[string]any, len(h.Automations))
 	for i, a := range h.Automations {

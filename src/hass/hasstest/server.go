@@ -63,6 +63,7 @@ type Server struct {
 	stopped  bool
 	closed   bool
 	active   int        // running HTTP handlers
+	open     int        // TCP connections net/http serves (ConnState)
 	idle     *sync.Cond // signalled when active drops, on lmu
 	dropCtx  context.Context
 	dropConn context.CancelFunc
@@ -135,7 +136,7 @@ func (s *Server) listenLocked(addr string) error {
 	s.addr = ln.Addr().String()
 	s.stopped = false
 	s.dropCtx, s.dropConn = context.WithCancel(context.Background())
-	srv := &http.Server{Handler: s.track(s.handler), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.track(s.handler), ReadHeaderTimeout: 10 * time.Second, ConnState: s.connState}
 	s.httpSrv = srv
 	s.serveWG.Add(1)
 	go func() {
@@ -173,6 +174,21 @@ func (s *Server) track(h http.Handler) http.Handler {
 	})
 }
 
+// connState counts the connections whose goroutines net/http runs, so
+// that Stop and Close return only once they are gone (a hijacked
+// WebSocket connection is then counted by track).
+func (s *Server) connState(_ net.Conn, state http.ConnState) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	switch state {
+	case http.StateNew:
+		s.open++
+	case http.StateClosed, http.StateHijacked:
+		s.open--
+		s.idle.Broadcast()
+	}
+}
+
 // Stop makes the server unreachable like a Home Assistant that shut down:
 // the listener closes (new connections are refused), every WebSocket
 // connection is dropped and Stop waits for all handlers to return. The
@@ -192,7 +208,7 @@ func (s *Server) stopLocked() {
 	s.stopped = true
 	s.dropConn()
 	_ = s.httpSrv.Close() // closes the listener and idle/active HTTP conns
-	for s.active > 0 {
+	for s.active > 0 || s.open > 0 {
 		s.idle.Wait()
 	}
 	s.lmu.Unlock()

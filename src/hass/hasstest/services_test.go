@@ -319,3 +319,19 @@ func TestAutomationTriggerAndScript(t *testing.T) {
 		t.Errorf("last_triggered = %v", st["attributes"])
 	}
 }
+
+func TestSceneAppliesMembers(t *testing.T) {
+	s := hasstest.NewServer(t, hasstest.Options{Now: fixedClock()})
+	w := connect(t, s)
+	mustSucceed(t, callService(w, "scene", "turn_on", nil, map[string]any{"entity_id": "scene.movie_night"}))
+	ceiling := state(t, s, "light.living_room_ceiling")
+	if ceiling["state"] != "on" || ceiling["attributes"].(map[string]any)["brightness"] != float64(40) {
+		t.Errorf("ceiling = %v, want on at 40", ceiling)
+	}
+	if st := state(t, s, "cover.living_room_blinds"); st["state"] != "closed" || st["attributes"].(map[string]any)["current_position"] != float64(0) {
+		t.Errorf("blinds = %v, want closed at 0", st)
+	}
+	if st := state(t, s, "scene.movie_night"); st["state"] != "2026-11-20T12:00:00+00:00" {
+		t.Errorf("scene state = %v, want the activation time", st["state"])
+	}
+}

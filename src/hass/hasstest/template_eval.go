@@ -148,10 +148,13 @@ func (e *renderEnv) execFor(n forStmt, b *strings.Builder) error {
 	if len(items) == 0 {
 		return e.exec(n.els, b)
 	}
-	e.scopes = append(e.scopes, map[string]any{})
+	// Each iteration has its own scope: like Jinja, a set inside the body
+	// neither leaks out nor carries over to the next iteration.
+	e.scopes = append(e.scopes, nil)
 	defer func() { e.scopes = e.scopes[:len(e.scopes)-1] }()
-	scope := e.scopes[len(e.scopes)-1]
 	for i, item := range items {
+		scope := map[string]any{}
+		e.scopes[len(e.scopes)-1] = scope
 		if len(n.vars) == 1 {
 			scope[n.vars[0]] = item
 		} else {

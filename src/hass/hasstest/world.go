@@ -20,6 +20,7 @@ type world struct {
 	history map[string][]*entityState
 	logbook []logEntry
 	autos   *automationStore
+	scenes  map[string]map[string]map[string]any // scene -> member -> state and attributes
 
 	memory map[string]map[string]any // attributes a light restores on turn_on
 
@@ -88,6 +89,13 @@ func newWorld(h *Home, now time.Time) world {
 		w.storeLocked(nil, e.ID, e.State, normalizeAttrs(e.Attributes), ctx, now, false)
 	}
 	w.autos = newAutomationStore(h.Automations)
+	w.scenes = map[string]map[string]map[string]any{}
+	for id, members := range h.Scenes {
+		w.scenes[id] = map[string]map[string]any{}
+		for e, st := range members {
+			w.scenes[id][e] = normalizeAttrs(st)
+		}
+	}
 	return w
 }
 

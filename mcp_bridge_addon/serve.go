@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -37,7 +38,7 @@ func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	}
 	log.Info().Str("url", cfg.HomeAssistant.RESTURL).Msg("using home assistant")
 
-	srv, err := httpapi.New(httpConfig(cfg, client, log))
+	srv, err := httpapi.New(httpConfig(cfg, connectedPinger{client}, log))
 	if err != nil {
 		return fmt.Errorf("http server: %w", err)
 	}
@@ -103,4 +104,29 @@ func isLoopback(host string) bool {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.IsLoopback()
+}
+
+// connectedPinger is the health check on Home Assistant. While the client
+// is (re)connecting it waits for the connection, within the health check's
+// deadline, instead of failing at once: a /health right after start or
+// during a reconnect then tells whether Home Assistant is reachable, not
+// whether the first handshake happened to be over.
+type connectedPinger struct{ client *hass.Client }
+
+// connectPoll is how often connectedPinger looks at the client's state.
+const connectPoll = 20 * time.Millisecond
+
+func (p connectedPinger) Ping(ctx context.Context) (time.Duration, error) {
+	if !p.client.Status().Connected {
+		t := time.NewTicker(connectPoll)
+		defer t.Stop()
+		for !p.client.Status().Connected {
+			select {
+			case <-ctx.Done():
+				return p.client.Ping(ctx) // fails at once, with the client's reason
+			case <-t.C:
+			}
+		}
+	}
+	return p.client.Ping(ctx)
 }

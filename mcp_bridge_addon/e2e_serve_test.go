@@ -244,3 +244,29 @@ func TestPrintConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHomeAssistantDownAtStart starts the bridge while Home Assistant
+// is down: it must serve /health with 503 and become healthy once Home
+// Assistant comes up, without a restart.
+func TestServeHomeAssistantDownAtStart(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha.Stop()
+	port := freePort(t)
+	p := start(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token(),
+		envPort: strconv.Itoa(port), envIngressPort: "0"}, "serve")
+	waitPort(t, p, port)
+	health := fmt.Sprintf("http://127.0.0.1:%d/health", port)
+	if a := request(t, health, ""); a.status != 503 {
+		t.Errorf("health with Home Assistant down = %d %s, want 503", a.status, a.body)
+	}
+	if err := ha.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, p, health, 200)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.exitCode(t); code != exitOK {
+		t.Errorf("exit code = %d", code)
+	}
+}

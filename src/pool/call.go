@@ -35,7 +35,7 @@ func (p *Pool) Call(ctx context.Context, method string, params json.RawMessage) 
 		}
 		// A child lost just before the write: the request never left, so
 		// another child may take it.
-		if errors.Is(err, mcpconn.ErrNotSent) && ctx.Err() == nil && attempt < 3 {
+		if errors.Is(err, mcpconn.ErrNotSent) && sess.Err() != nil && ctx.Err() == nil && attempt < 3 {
 			continue
 		}
 		return nil, fmt.Errorf("pool: %s (pid %d): %w", sess.Name(), sess.Pid(), err)

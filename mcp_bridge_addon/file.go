@@ -93,16 +93,6 @@ func (f *configFile) apply(c *Config) (ha fileHomeAssistant, err error) {
 	return fc.HomeAssistant, nil
 }
 
-// sets reports whether the file sets key.
-func (f *configFile) sets(key string) bool {
-	for _, k := range f.present {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
 // walker checks a YAML tree against a Go type, key by key.
 type walker struct {
 	name    string

@@ -113,6 +113,9 @@ func runService(cmd string, args []string, stdout, stderr io.Writer, env environ
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Once shutting down, restore the default handlers: a second Ctrl-C
+	// then kills a shutdown that hangs.
+	context.AfterFunc(ctx, stop)
 	if cmd == "stdio" {
 		err = stdioWithHome(ctx, cfg, log)
 	} else {

@@ -53,7 +53,7 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.waiting++
-	defer func() { p.waiting-- }()
+	p.m.waiting.Set(float64(p.waiting))
 	var picked *slot
 	err := p.await(ctx, func() (bool, error) {
 		if picked = p.pickLocked(); picked != nil {
@@ -61,6 +61,8 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 		}
 		return false, p.unavailableLocked()
 	})
+	p.waiting--
+	p.m.waiting.Set(float64(p.waiting))
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, mcpconn.ErrNotSent) {
 			return nil, nil, fmt.Errorf("pool: waiting for a free child: %w: %w", mcpconn.ErrNotSent, err)

@@ -216,7 +216,7 @@ func (t *Tools) getEntityState(ctx context.Context, in *getEntityStateIn) (*enti
 			return err
 		}
 		out = &entityStateOut{EntityID: id, Name: e.name, State: e.st.State, AreaID: h.areaOf(id),
-			Attributes: e.st.Attributes, LastChanged: e.st.LastChanged, LastUpdated: e.st.LastUpdated, LastReported: e.st.LastReported}
+			Attributes: t.pol.scrubMap(e.st.Attributes), LastChanged: e.st.LastChanged, LastUpdated: e.st.LastUpdated, LastReported: e.st.LastReported}
 		out.Area = h.areaName(out.AreaID)
 		if re := h.entities[id]; re != nil {
 			if d := h.devices[str(re.DeviceID)]; d != nil {

@@ -146,7 +146,7 @@ func (t *Tools) fitCallAnswer(out *callServiceOut, response json.RawMessage) {
 		} else {
 			var v any
 			if json.Unmarshal(response, &v) == nil {
-				out.Response = v
+				out.Response, _ = t.pol.scrub(v)
 				budget -= len(response)
 			}
 		}

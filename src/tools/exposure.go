@@ -72,3 +72,47 @@ func matchAny(patterns []string, s string) bool {
 	}
 	return false
 }
+
+// scrub removes hidden entity ids from a value: list items and map keys
+// that name a hidden entity, and string values that are one. Attributes
+// of visible entities (a scene's entity_id list, a zone's persons) and
+// service responses would otherwise reveal hidden entities.
+func (p *policy) scrub(v any) (any, bool) {
+	if !p.restricted() {
+		return v, true
+	}
+	switch x := v.(type) {
+	case string:
+		if validEntityID(x) && !p.visible(x) {
+			return nil, false
+		}
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if s, ok := p.scrub(e); ok {
+				out = append(out, s)
+			}
+		}
+		return out, true
+	case map[string]any:
+		return p.scrubMap(x), true
+	}
+	return v, true
+}
+
+// scrubMap is scrub for objects; the result is a new map.
+func (p *policy) scrubMap(m map[string]any) map[string]any {
+	if !p.restricted() || m == nil {
+		return m
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if validEntityID(k) && !p.visible(k) {
+			continue
+		}
+		if s, ok := p.scrub(v); ok {
+			out[k] = s
+		}
+	}
+	return out
+}

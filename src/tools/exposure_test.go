@@ -164,3 +164,13 @@ func TestAllowedDomains(t *testing.T) {
 	}
 	wantError(t, e.call(t, "call_service", map[string]any{"domain": "homeassistant", "service": "reload_all"}), "homeassistant domain is not exposed")
 }
+
+func TestHiddenEntitiesScrubbedFromAttributes(t *testing.T) {
+	e := startEnv(t, Config{BlockedEntities: []string{"light.living_room_floor_lamp"}}, hasstest.Options{})
+	var st entityStateOut
+	decodeOut(t, e.call(t, "get_entity_state", map[string]any{"entity_id": "scene.movie_night"}), &st)
+	want := []any{"light.living_room_ceiling", "cover.living_room_blinds"}
+	if diff := cmp.Diff(want, st.Attributes["entity_id"]); diff != "" {
+		t.Errorf("scene members (-want +got):\n%s", diff)
+	}
+}

@@ -159,7 +159,7 @@ func (t *Tools) fetchHistory(ctx context.Context, ids []string, start, end time.
 				if !s.LastUpdated.IsZero() {
 					pt.Time = s.LastUpdated
 				}
-				pt.Attributes = s.Attributes
+				pt.Attributes = t.pol.scrubMap(s.Attributes)
 			}
 			out[id] = append(out[id], pt)
 		}

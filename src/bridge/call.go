@@ -219,14 +219,6 @@ func (b *Bridge) fallback(req Request, kind Kind, err error) (Result, Kind, erro
 	return Result{Raw: raw, Meta: Meta{Stale: true, Kind: kind, IsError: isToolError(raw)}}, kind, nil
 }
 
-// isToolError reports whether a CallToolResult has isError: true.
-func isToolError(raw json.RawMessage) bool {
-	var r struct {
-		IsError bool `json:"isError"`
-	}
-	return json.Unmarshal(raw, &r) == nil && r.IsError
-}
-
 func (b *Bridge) logFailure(req Request, kind Kind, err error) {
 	if errors.Is(err, context.Canceled) {
 		return

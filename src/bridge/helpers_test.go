@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 
 // env is a bridge in front of a pool of real pooltest children.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	b      *bridge.Bridge
 	pool   *pool.Pool
 	events string // the children's events file
@@ -40,7 +41,7 @@ type envOptions struct {
 
 // newEnv starts the children and the bridge; both stop in t.Cleanup, the
 // bridge first so that calls in flight can finish on the children.
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	n := o.children
 	if n == 0 {
@@ -166,7 +167,7 @@ func (e *env) kill(pid int) {
 }
 
 // waitFor polls cond until it holds, failing t after a generous deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -178,7 +179,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // structured returns the structuredContent of an echo result.
-func structured(t *testing.T, raw json.RawMessage) map[string]any {
+func structured(t testing.TB, raw json.RawMessage) map[string]any {
 	t.Helper()
 	var r struct {
 		StructuredContent map[string]any `json:"structuredContent"`
@@ -199,4 +200,9 @@ func collect(chs ...<-chan callResult) []callResult {
 	}
 	wg.Wait()
 	return out
+}
+
+// newBenchEnv is newEnv for benchmarks: as many children as CPUs.
+func newBenchEnv(b *testing.B) *env {
+	return newEnv(b, envOptions{children: runtime.NumCPU()})
 }

@@ -95,8 +95,8 @@ func classify(err error) apiError {
 		return childError(rpcErr)
 	case errors.Is(err, errTooManySessions):
 		return apiError{http.StatusServiceUnavailable, CodeQueueFull, errTooManySessions.Error(), nil, time.Second}
-	case errors.Is(err, errBadResult):
-		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(errBadResult), nil, 0}
+	case errors.Is(err, bridge.ErrBadResult):
+		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(bridge.ErrBadResult), nil, 0}
 	case errors.Is(err, bridge.ErrUnavailable):
 		return apiError{http.StatusBadGateway, CodeUnavailable, "no MCP session could serve the call", nil, 0}
 	case errors.Is(err, context.Canceled):

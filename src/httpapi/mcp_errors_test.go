@@ -40,7 +40,7 @@ func TestClassify(t *testing.T) {
 		{"timeout", fmt.Errorf("%w after 30s", bridge.ErrTimeout), 504, CodeTimeout, false},
 		{"outcome unknown", fmt.Errorf("%w: %w", bridge.ErrOutcomeUnknown, mcpconn.ErrSessionLost), 502, CodeOutcomeUnknown, false},
 		{"unavailable", fmt.Errorf("%w after 3 attempt(s): %w", bridge.ErrUnavailable, mcpconn.ErrNotSent), 502, CodeUnavailable, false},
-		{"bad child result", errBadResult, 502, CodeUnavailable, false},
+		{"bad child result", bridge.ErrBadResult, 502, CodeUnavailable, false},
 		{"child invalid params", wrap(&mcpconn.RPCError{Code: -32602, Message: "missing entity_id"}), 400, -32602, false},
 		{"child internal error", wrap(&mcpconn.RPCError{Code: -32603, Message: "boom"}), 502, -32603, false},
 		{"client gone", wrap(context.Canceled), statusClientClosed, CodeShuttingDown, false},

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,10 +16,6 @@ import (
 // Protocol versions /mcp/initialize negotiates, newest first: the
 // handshake-based ones (2026-07-28 has no initialize).
 var restProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
-
-// metaPrefix prefixes the bridge's keys in result._meta, in the reverse-DNS
-// form MCP asks for (the second label is not "mcp" or "modelcontextprotocol").
-const metaPrefix = "io.github.mcp-bridge/"
 
 // handleInitialize creates (or renews) a client session and answers a
 // JSON-RPC initialize result carrying its id.
@@ -92,7 +87,7 @@ func (m *MCP) handleToolsCall(c *gin.Context) {
 		m.writeMCPError(c, id, err)
 		return
 	}
-	out, err := withMeta(res.Raw, res.Meta)
+	out, err := bridge.WithMeta(res.Raw, res.Meta)
 	if err != nil {
 		m.writeMCPError(c, id, err)
 		return
@@ -141,45 +136,6 @@ func (m *MCP) callRequest(c *gin.Context) (bridge.Request, json.RawMessage, erro
 		Timeout:   timeout,
 		SessionID: session,
 	}, body.ID, nil
-}
-
-// errBadResult reports a child result that is not a JSON object.
-var errBadResult = errors.New("bridge: the MCP server answered a result that is not a JSON object")
-
-// withMeta adds the bridge's facts to the result's _meta, keeping any _meta
-// the child sent.
-func withMeta(raw json.RawMessage, meta bridge.Meta) (json.RawMessage, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, errBadResult
-	}
-	ours := map[string]any{
-		metaPrefix + "queue_wait_ms": meta.QueueWait.Milliseconds(),
-		metaPrefix + "duration_ms":   meta.Duration.Milliseconds(),
-		metaPrefix + "attempts":      meta.Attempts,
-		metaPrefix + "deduplicated":  meta.Deduplicated,
-		metaPrefix + "replayed":      meta.Replayed,
-		metaPrefix + "cached":        meta.Cached,
-		metaPrefix + "stale":         meta.Stale,
-		metaPrefix + "priority":      meta.Priority,
-		metaPrefix + "kind":          meta.Kind.String(),
-	}
-	if prev, ok := obj["_meta"]; ok {
-		var theirs map[string]json.RawMessage
-		if json.Unmarshal(prev, &theirs) == nil {
-			for k, v := range theirs {
-				if _, clash := ours[k]; !clash {
-					ours[k] = v
-				}
-			}
-		}
-	}
-	m, err := json.Marshal(ours)
-	if err != nil {
-		return nil, err
-	}
-	obj["_meta"] = m
-	return json.Marshal(obj)
 }
 
 // handleStatus answers the seed's status document.

@@ -193,7 +193,7 @@ func TestRESTConcurrentCallsAnsweredCorrectly(t *testing.T) {
 			t.Errorf("call %d: id = %v", o.i, o.rep.body["id"])
 		}
 		meta, _ := res["_meta"].(map[string]any)
-		if meta[metaPrefix+"attempts"] != float64(1) || meta[metaPrefix+"kind"] != "read" {
+		if meta[bridge.MetaPrefix+"attempts"] != float64(1) || meta[bridge.MetaPrefix+"kind"] != "read" {
 			t.Errorf("call %d: _meta = %v", o.i, meta)
 		}
 	}
@@ -231,7 +231,7 @@ func TestRESTSessionsToolsStatusMetrics(t *testing.T) {
 	}
 
 	if r := e.post("/mcp/tools/call", `{"name":"echo","arguments":{"a":1}}`, "X-Session-ID", sid, "X-Priority", "critical"); r.status != 200 ||
-		r.body["id"] != float64(1) || r.result()["_meta"].(map[string]any)[metaPrefix+"priority"] != "CRITICAL" {
+		r.body["id"] != float64(1) || r.result()["_meta"].(map[string]any)[bridge.MetaPrefix+"priority"] != "CRITICAL" {
 		t.Errorf("call with X-Priority: %d %s", r.status, r.raw)
 	}
 

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/pool"
+	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
+)
+
+// bareBody is the bare server's fixed answer: a tools/call answer of the
+// same shape as the bridge's.
+var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`)
+
+// stack is the bridge's HTTP server with its pool, and the bare server,
+// all owned by one errgroup.
+type stack struct {
+	bridgeURL, bareURL string
+	token              string
+	cancel             context.CancelFunc
+	g                  *errgroup.Group
+}
+
+// upAlways is the health checker: the load test has no Home Assistant.
+type upAlways struct{}
+
+func (upAlways) Ping(context.Context) (time.Duration, error) { return 0, nil }
+
+func startStack(ctx context.Context, o options) (*stack, error) {
+	p, err := pool.New(pool.Config{
+		Command: pooltest.Command(), Env: pooltest.Env(pooltest.ChildOptions{}),
+		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
+		MaxInflightPerSession: o.inflight,
+	})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	b, err := bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	m, err := httpapi.NewMCP(httpapi.MCPConfig{Bridge: b, Gatherer: reg, Registerer: reg, Version: "loadtest"})
+	if err != nil {
+		return nil, err
+	}
+	token := randomToken()
+	srv, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", APIToken: token, RequireToken: true, Health: upAlways{}, Routes: m.Routes})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	bare := &http.Server{Handler: http.HandlerFunc(serveBare), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	g := new(errgroup.Group)
+	g.Go(func() error { return p.Run(poolCtx) })
+	g.Go(func() error { defer stopPool(); return b.Run(ctx) }) // the pool outlives the bridge's drain
+	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
+	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
+		token: token, cancel: cancel, g: g}
+	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func serveBare(w http.ResponseWriter, r *http.Request) {
+	var buf [512]byte
+	for { // read the body, as the bridge does
+		if _, err := r.Body.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(bareBody)
+}
+
+func serveUntil(ctx context.Context, s *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.Shutdown(sctx)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// waitReady waits until the children are up and the queue follows them.
+func waitReady(ctx context.Context, p *pool.Pool, b *bridge.Bridge, capacity int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for p.Capacity() < capacity || b.Stats().Queue.Concurrency < capacity {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("children not ready: capacity %d of %d", p.Capacity(), capacity)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+func (s *stack) close() error {
+	s.cancel()
+	return s.g.Wait()
+}
+
+func randomToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// bareTarget checks that the bare server's answer is the fixed body.
+func (s *stack) bareTarget() target {
+	return target{name: "bare", url: s.bareURL + "/mcp/tools/call", check: func(_ int, _ int, body []byte) error {
+		if !bytes.Equal(body, bareBody) {
+			return fmt.Errorf("unexpected body %.100q", body)
+		}
+		return nil
+	}}
+}
+
+// bridgeTarget checks that echo returned this call's own arguments.
+func (s *stack) bridgeTarget() target {
+	return target{name: "bridge", url: s.bridgeURL + "/mcp/tools/call", token: s.token, check: checkEcho}
+}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func stateOf(t *testing.T, e *testEnv, id string) string {
@@ -116,5 +118,62 @@ func TestLargeHomeAnswersAreBounded(t *testing.T) {
 	decodeOut(t, e.call(t, "list_areas", map[string]any{}), &areas)
 	if len(areas.Areas) != 20 || areas.Areas[0].Entities != n/20 {
 		t.Errorf("areas %d, first with %d entities", len(areas.Areas), areas.Areas[0].Entities)
+	}
+}
+
+// TestNewServerWithoutIndex serves the tools without Tools.Run: every call
+// reads Home Assistant afresh, and writes are still seen by reads.
+func TestNewServerWithoutIndex(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(Config{BlockedEntities: []string{"light.garage"}}, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := srv.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cs.Close(); _ = ss.Wait() }()
+	e := &testEnv{ha: ha, client: hc, cs: cs}
+	wantOK(t, e.call(t, "call_service", map[string]any{"domain": "light", "service": "turn_on", "entity_id": "light.bedroom_lamp"}))
+	if got := stateOf(t, e, "light.bedroom_lamp"); got != "on" {
+		t.Errorf("state after turn_on %q; want on", got)
+	}
+	if got := stateOf(t, e, "light.garage"); !strings.Contains(got, "unknown entity") {
+		t.Errorf("blocked light: %q", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{AllowedDomains: []string{"light["}},
+		{BlockedEntities: []string{" "}},
+		{ConfirmServices: []string{"lock.[unlock"}},
+		{MaxAnswerBytes: 100},
+		{DefaultLimit: 50, MaxLimit: 10},
+		{Timeout: -1},
+	} {
+		if err := c.Validate(); !errors.Is(err, ErrConfig) {
+			t.Errorf("Validate(%+v) = %v; want ErrConfig", c, err)
+		}
+		if _, err := New(c, nil); err == nil {
+			t.Errorf("New(%+v) succeeded", c)
+		}
+	}
+	if err := (Config{AllowedDomains: []string{"input_*"}, ConfirmServices: []string{}}).Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
 	}
 }

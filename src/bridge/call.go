@@ -34,32 +34,36 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	if err := checkToolName(req.Tool); err != nil {
 		return Result{}, KindAuto, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	info, err := b.catalog.tool(ctx, req.Tool)
-	if err != nil {
-		if errors.Is(err, ErrUnknownTool) {
-			return Result{}, KindAuto, err
-		}
-		return b.fallback(req, KindAuto, b.unavailable(ctx, err))
+	// The timeout covers everything from here: tool lookup, queue, run.
+	deadline := time.Now().Add(b.timeout(req, b.cfg.Tools[req.Tool]))
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	info, err := b.catalog.tool(cctx, req.Tool)
+	switch {
+	case errors.Is(err, ErrUnknownTool):
+		return Result{}, KindAuto, err
+	case err != nil && ctx.Err() == nil && cctx.Err() != nil:
+		return Result{}, KindAuto, fmt.Errorf("%w while listing tools: %w", ErrTimeout, err)
+	case err != nil:
+		return b.fallback(ctx, req, KindAuto, b.unavailable(ctx, err))
 	}
 	p, err := b.makePlan(req, info)
 	if err != nil {
 		return Result{}, p.kind, err
 	}
 	if err := b.breaker.check(); err != nil {
-		return b.fallback(req, p.kind, err)
+		return b.fallback(ctx, req, p.kind, err)
 	}
-	res, err := b.enqueue(ctx, p)
+	res, err := b.enqueue(ctx, cctx, deadline, p)
 	if err != nil {
-		return b.fallback(req, p.kind, err)
+		return b.fallback(ctx, req, p.kind, err)
 	}
 	return res, p.kind, nil
 }
 
-// enqueue submits the planned call and waits for its outcome.
-func (b *Bridge) enqueue(ctx context.Context, p plan) (Result, error) {
-	deadline := time.Now().Add(p.timeout)
-	qctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+// enqueue submits the planned call and waits for its outcome. qctx is ctx
+// bounded by the call's deadline.
+func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) (Result, error) {
 	attempts := 0
 	out, err := b.queue.Do(qctx, queue.Job{
 		Priority:       p.priority,
@@ -68,6 +72,13 @@ func (b *Bridge) enqueue(ctx context.Context, p plan) (Result, error) {
 		DedupKey:       p.dedupKey,
 		IdempotencyKey: p.idemKey,
 		Run: func(rctx context.Context) (json.RawMessage, error) {
+			if p.kind == KindWrite {
+				// A write that started runs to its end (or deadline) even if
+				// its caller leaves: cancelling it in the child would leave
+				// its effect unknown, and its entity locks must be held until
+				// the child is done with it.
+				rctx = context.WithoutCancel(rctx)
+			}
 			// The queue's ctx carries no deadline (it is shared by every
 			// caller of a deduplicated read): apply the first caller's.
 			rctx, cancel := context.WithDeadline(rctx, deadline)
@@ -100,6 +111,10 @@ func (b *Bridge) finalError(ctx, qctx context.Context, p plan, err error) error 
 		return fmt.Errorf("bridge: %w", ctx.Err()) // the caller went away
 	case errors.Is(err, queue.ErrClosed):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.Is(err, queue.ErrAbandoned) && p.kind == KindWrite:
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err) // a replay of a write whose callers all left
+	case errors.Is(err, queue.ErrAbandoned):
+		return fmt.Errorf("%w: the first call with this request id was abandoned; use a new request id: %w", ErrUnavailable, err)
 	case errors.Is(err, ErrTimeout):
 		return err
 	case qctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
@@ -207,12 +222,12 @@ func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
 
 // fallback lets Config.Fallback answer a read that failed because no child
 // could serve it.
-func (b *Bridge) fallback(req Request, kind Kind, err error) (Result, Kind, error) {
+func (b *Bridge) fallback(ctx context.Context, req Request, kind Kind, err error) (Result, Kind, error) {
 	if b.cfg.Fallback == nil || kind == KindWrite ||
 		!(errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrUnavailable)) {
 		return Result{}, kind, err
 	}
-	raw, ok := b.cfg.Fallback(req, err)
+	raw, ok := b.cfg.Fallback(ctx, req, err)
 	if !ok {
 		return Result{}, kind, err
 	}

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -103,8 +105,9 @@ type SessionStats struct {
 
 // Fallback may answer a read that failed because no child could serve it
 // (breaker open, retries exhausted). The cache adds stale answers here; ok
-// false means it has none, and the caller gets the original error.
-type Fallback func(req Request, cause error) (raw []byte, ok bool)
+// false means it has none, and the caller gets the original error. raw is a
+// CallToolResult.
+type Fallback func(ctx context.Context, req Request, cause error) (raw json.RawMessage, ok bool)
 
 // Config configures a Bridge. Executor is required; every other field has a
 // documented default.

@@ -17,6 +17,14 @@
 // was never sent; if the session died after the write was sent, the caller
 // gets ErrOutcomeUnknown, because the child may or may not have applied it.
 //
+// # Cancellation
+//
+// A caller that goes away (its ctx ends) leaves the queue at once. A queued
+// call is removed; a running read is cancelled in the child (unless other
+// callers share it). A running write is not: it runs to its end or its
+// timeout, holding its entity locks, because cancelling it would leave its
+// effect unknown and let the next write to the same entity overlap it.
+//
 // # Locks
 //
 // Writes take queue locks on the entities they name, so that two writes to

@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -158,4 +159,53 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("%d bad requests were queued", s.Accepted)
 	}
 	_ = queue.ErrFull
+}
+
+func TestWriteFinishesWhenCallerLeaves(t *testing.T) {
+	e := newEnv(t, envOptions{children: 2})
+	ctx, cancel := context.WithCancel(t.Context())
+	first := e.async(ctx, "write", `{"entity_id":"light.c","note":"c1","ms":300}`)
+	e.waitEvent("c1 to start", func(ev pooltest.Event) bool { return ev.Kind == "start" && ev.Note == "c1" })
+	cancel()
+	if r := <-first; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("abandoned write: error = %v, want context.Canceled", r.err)
+	}
+	if _, err := e.call(t.Context(), "write", `{"entity_id":"light.c","note":"c2","ms":0}`); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, ev := range e.readEvents() {
+		if ev.Tool == "write" && ev.Kind != "call" {
+			order = append(order, ev.Note+":"+ev.Kind)
+		}
+	}
+	want := []string{"c1:start", "c1:end", "c2:start", "c2:end"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("write events = %v, want %v: a started write must finish, holding its entity", order, want)
+	}
+}
+
+func TestFallbackAnswersReadsWhenBreakerOpen(t *testing.T) {
+	stale := json.RawMessage(`{"content":[{"type":"text","text":"stale"}]}`)
+	var asked []string
+	e := newEnv(t, envOptions{bridge: bridge.Config{
+		Breaker: bridge.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour},
+		Fallback: func(_ context.Context, req bridge.Request, cause error) (json.RawMessage, bool) {
+			asked = append(asked, req.Tool)
+			return stale, errors.Is(cause, bridge.ErrCircuitOpen)
+		},
+	}})
+	if _, err := e.call(t.Context(), "crash", `{}`); !errors.Is(err, bridge.ErrOutcomeUnknown) {
+		t.Fatalf("crash: %v", err)
+	}
+	res, err := e.call(t.Context(), "echo", `{"x":1}`)
+	if err != nil || !res.Meta.Stale || string(res.Raw) != string(stale) {
+		t.Errorf("read with the breaker open = %s (stale %v), %v; want the fallback's answer", res.Raw, res.Meta.Stale, err)
+	}
+	if _, err := e.call(t.Context(), "write", `{"entity_id":"a"}`); !errors.Is(err, bridge.ErrCircuitOpen) {
+		t.Errorf("write with the breaker open: error = %v, want ErrCircuitOpen (writes fail fast)", err)
+	}
+	if fmt.Sprint(asked) != "[echo]" {
+		t.Errorf("fallback asked for %v, want only the read", asked)
+	}
 }

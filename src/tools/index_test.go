@@ -177,3 +177,27 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 }
+
+// TestSmallAnswerCap runs the typical session with the smallest cap: every
+// answer fits, by paging or shortening, rather than failing.
+func TestSmallAnswerCap(t *testing.T) {
+	const limit = 4096
+	e := startEnv(t, Config{MaxAnswerBytes: limit}, hasstest.Options{})
+	for _, c := range goldenCalls {
+		res := e.call(t, c.tool, c.args)
+		if res.IsError && strings.Contains(textOf(res), "too large") {
+			t.Errorf("%s(%v): %s", c.tool, c.args, textOf(res))
+		}
+		if n := len(textOf(res)); n > limit {
+			t.Errorf("%s(%v): text of %d bytes", c.tool, c.args, n)
+		}
+		if n := jsonSize(res.StructuredContent); n > limit+limit/4 {
+			t.Errorf("%s(%v): structured content of %d bytes", c.tool, c.args, n)
+		}
+	}
+	var all getServicesOut
+	decodeOut(t, e.call(t, "get_services", map[string]any{}), &all)
+	if all.Note == "" {
+		t.Errorf("get_services fit %d domains in %d bytes without a note", len(all.Domains), limit)
+	}
+}

@@ -88,6 +88,15 @@ func (t *Tools) getServices(ctx context.Context, in *getServicesIn) (*getService
 				out.Domains = append(out.Domains, domainServices{Domain: d, Services: names})
 			}
 		}
+		n := pageFit(len(out.Domains), t.cfg.MaxAnswerBytes-1024, func(i int) int { return 2 * jsonSize(out.Domains[i]) })
+		if n < len(out.Domains) {
+			rest := make([]string, 0, len(out.Domains)-n)
+			for _, d := range out.Domains[n:] {
+				rest = append(rest, d.Domain)
+			}
+			out.Note = "More domains (ask for one with the domain argument): " + truncate(strings.Join(rest, ", "), t.cfg.MaxAnswerBytes/8)
+			out.Domains = out.Domains[:n]
+		}
 		return out, nil
 	}
 	names := t.exposedServices(domain, all[domain])

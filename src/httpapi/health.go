@@ -18,6 +18,18 @@ type HealthChecker interface {
 	Ping(ctx context.Context) (time.Duration, error)
 }
 
+// SessionChecker is optionally implemented by a HealthChecker whose bridge
+// runs MCP sessions (stdio children). The health endpoint then also reports
+// "mcp_sessions" with the number of sessions able to take a call, and is
+// unhealthy while there are none: the bridge cannot serve a tool call then,
+// even with Home Assistant up.
+type SessionChecker interface {
+	// HealthySessions returns how many sessions can take a call. It may wait
+	// (bounded by ctx) for the first one; it returns an error saying why
+	// when none can.
+	HealthySessions(ctx context.Context) (int, error)
+}
+
 // Health is the body of the health endpoint.
 type Health struct {
 	Status       string                      `json:"status"` // "healthy" or "unhealthy"
@@ -30,6 +42,8 @@ type DependencyHealth struct {
 	Status         string `json:"status"` // "ok" or "unavailable"
 	ResponseTimeMS int64  `json:"response_time_ms"`
 	Error          string `json:"error,omitempty"`
+	// HealthyCount is set for mcp_sessions: the sessions able to take a call.
+	HealthyCount *int `json:"healthy_count,omitempty"`
 }
 
 // Healthy reports whether every dependency is ok.
@@ -45,28 +59,63 @@ type healthProbe struct {
 }
 
 // check returns the current health. It does not use the request's context for
-// the shared ping (one caller giving up must not fail the others), but waits
-// for it at most as long as the request lives.
+// the shared checks (one caller giving up must not fail the others), but waits
+// for them at most as long as the request lives.
 func (p *healthProbe) check(ctx context.Context) Health {
 	ch := p.group.DoChan("health", func() (any, error) {
-		return p.pingHomeAssistant(), nil
+		return p.checkDependencies(), nil
 	})
-	var ha DependencyHealth
+	var deps map[string]DependencyHealth
 	select {
 	case r := <-ch:
-		ha = r.Val.(DependencyHealth)
+		deps = r.Val.(map[string]DependencyHealth)
 	case <-ctx.Done():
-		ha = DependencyHealth{Status: "unavailable", Error: "health check abandoned: " + ctx.Err().Error()}
+		deps = map[string]DependencyHealth{"home_assistant": {
+			Status: "unavailable", Error: "health check abandoned: " + ctx.Err().Error(),
+		}}
 	}
 	h := Health{
 		Status:       "healthy",
 		Timestamp:    p.now().UTC().Truncate(time.Second),
-		Dependencies: map[string]DependencyHealth{"home_assistant": ha},
+		Dependencies: deps,
 	}
-	if ha.Status != "ok" {
-		h.Status = "unhealthy"
+	for _, d := range deps {
+		if d.Status != "ok" {
+			h.Status = "unhealthy"
+		}
 	}
 	return h
+}
+
+// checkDependencies checks Home Assistant and, if the checker reports them,
+// the MCP sessions, at the same time.
+func (p *healthProbe) checkDependencies() map[string]DependencyHealth {
+	deps := map[string]DependencyHealth{}
+	sc, ok := p.checker.(SessionChecker)
+	if !ok {
+		deps["home_assistant"] = p.pingHomeAssistant()
+		return deps
+	}
+	done := make(chan DependencyHealth, 1)
+	go func() { done <- p.checkSessions(sc) }()
+	deps["home_assistant"] = p.pingHomeAssistant()
+	deps["mcp_sessions"] = <-done
+	return deps
+}
+
+func (p *healthProbe) checkSessions(sc SessionChecker) DependencyHealth {
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	start := p.now()
+	n, err := sc.HealthySessions(ctx)
+	d := DependencyHealth{Status: "ok", ResponseTimeMS: p.now().Sub(start).Milliseconds(), HealthyCount: &n}
+	if err != nil || n == 0 {
+		d.Status = "unavailable"
+		if err != nil {
+			d.Error = err.Error()
+		}
+	}
+	return d
 }
 
 func (p *healthProbe) pingHomeAssistant() DependencyHealth {

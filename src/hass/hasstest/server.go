@@ -201,19 +201,23 @@ func (s *Server) Stop() {
 	s.stopLocked()
 }
 
+// stopLocked closes the listener and waits for every handler and
+// connection. It releases lmu while closing: net/http's Close waits for
+// the Serve goroutine, which may be in connState waiting for lmu.
 func (s *Server) stopLocked() {
 	if s.httpSrv == nil || s.stopped {
 		return
 	}
 	s.stopped = true
+	srv := s.httpSrv
 	s.dropConn()
-	_ = s.httpSrv.Close() // closes the listener and idle/active HTTP conns
+	s.lmu.Unlock()
+	_ = srv.Close() // closes the listener and idle/active HTTP conns
+	s.serveWG.Wait()
+	s.lmu.Lock()
 	for s.active > 0 || s.open > 0 {
 		s.idle.Wait()
 	}
-	s.lmu.Unlock()
-	s.serveWG.Wait()
-	s.lmu.Lock()
 }
 
 // Restart listens again on the address of the previous Start; the state of

@@ -37,6 +37,7 @@ type options struct {
 	levels     []int
 	children   int
 	inflight   int
+	childGOGC  int
 	strict     bool
 	skipBare   bool
 	cpuProfile string
@@ -68,6 +69,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each level runs, per server")
 	fs.IntVar(&o.children, "children", 4, "stdio MCP children in the pool")
 	fs.IntVar(&o.inflight, "inflight", 1, "calls one child serves at once")
+	fs.IntVar(&o.childGOGC, "child-gogc", 0, "GOGC for the MCP children (0: inherit)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
 	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge (for profiling)")
@@ -108,7 +110,8 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 	defer st.close()
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d), %s %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "bridge: %d stdio children x %d in flight; %v per level and server\n\n", o.children, o.inflight, o.duration)
+	fmt.Fprintf(w, "bridge: %d stdio children x %d in flight, child GOGC %s; %v per level and server\n\n",
+		o.children, o.inflight, gogcName(o.childGOGC), o.duration)
 	var rows []row
 	for _, c := range o.levels {
 		var bare result
@@ -122,4 +125,11 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 		}
 	}
 	return report(w, rows, o.strict), ctx.Err()
+}
+
+func gogcName(n int) string {
+	if n == 0 {
+		return "inherited"
+	}
+	return strconv.Itoa(n)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,25 +40,7 @@ type upAlways struct{}
 func (upAlways) Ping(context.Context) (time.Duration, error) { return 0, nil }
 
 func startStack(ctx context.Context, o options) (*stack, error) {
-	p, err := pool.New(pool.Config{
-		Command: pooltest.Command(), Env: pooltest.Env(pooltest.ChildOptions{}),
-		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
-		MaxInflightPerSession: o.inflight,
-	})
-	if err != nil {
-		return nil, err
-	}
-	reg := prometheus.NewRegistry()
-	b, err := bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Registerer: reg})
-	if err != nil {
-		return nil, err
-	}
-	m, err := httpapi.NewMCP(httpapi.MCPConfig{Bridge: b, Gatherer: reg, Registerer: reg, Version: "loadtest"})
-	if err != nil {
-		return nil, err
-	}
-	token := randomToken()
-	srv, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", APIToken: token, RequireToken: true, Health: upAlways{}, Routes: m.Routes})
+	p, b, srv, token, err := newBridgeServer(o)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +67,35 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// newBridgeServer wires the bridge as main does: pool, bridge, /mcp routes
+// and the HTTP server with its bearer token.
+func newBridgeServer(o options) (*pool.Pool, *bridge.Bridge, *httpapi.Server, string, error) {
+	env := pooltest.Env(pooltest.ChildOptions{})
+	if o.childGOGC != 0 {
+		env = append(env, "GOGC="+strconv.Itoa(o.childGOGC))
+	}
+	p, err := pool.New(pool.Config{
+		Command: pooltest.Command(), Env: env,
+		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
+		MaxInflightPerSession: o.inflight,
+	})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	reg := prometheus.NewRegistry()
+	b, err := bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Registerer: reg})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	m, err := httpapi.NewMCP(httpapi.MCPConfig{Bridge: b, Gatherer: reg, Registerer: reg, Version: "loadtest"})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	token := randomToken()
+	srv, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", APIToken: token, RequireToken: true, Health: upAlways{}, Routes: m.Routes})
+	return p, b, srv, token, err
 }
 
 func serveBare(w http.ResponseWriter, r *http.Request) {

@@ -149,7 +149,7 @@ func handleSupportedFeatures(c *conn, cmd command) {
 func handleGetStates(c *conn, cmd command) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	c.enqueue(resultMessage(cmd.id, c.s.w.allStatesLocked()))
+	c.enqueue(resultRaw(cmd.id, statesJSON(c.s.w.allStatesLocked())))
 }
 
 func handleGetConfig(c *conn, cmd command) {

@@ -22,7 +22,7 @@ func fixedClock() func() time.Time {
 
 // wsClient is a raw WebSocket client speaking Home Assistant's protocol.
 type wsClient struct {
-	t      *testing.T
+	t      testing.TB
 	c      *websocket.Conn
 	nextID int
 	queue  []map[string]any // messages read but not yet consumed
@@ -30,7 +30,7 @@ type wsClient struct {
 	frames int              // text frames read
 }
 
-func dial(t *testing.T, s *hasstest.Server) *wsClient {
+func dial(t testing.TB, s *hasstest.Server) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -44,7 +44,7 @@ func dial(t *testing.T, s *hasstest.Server) *wsClient {
 }
 
 // connect dials and authenticates.
-func connect(t *testing.T, s *hasstest.Server) *wsClient {
+func connect(t testing.TB, s *hasstest.Server) *wsClient {
 	t.Helper()
 	w := dial(t, s)
 	if m := w.read(); m["type"] != "auth_required" {
@@ -106,7 +106,7 @@ func (w *wsClient) readNew() map[string]any {
 	return m
 }
 
-func decodeFrame(t *testing.T, b []byte) []map[string]any {
+func decodeFrame(t testing.TB, b []byte) []map[string]any {
 	t.Helper()
 	if len(b) > 0 && b[0] == '[' {
 		var list []map[string]any
@@ -157,7 +157,7 @@ func (w *wsClient) waitFor(match func(map[string]any) bool) map[string]any {
 }
 
 // mustSucceed returns the "result" of a successful result message.
-func mustSucceed(t *testing.T, m map[string]any) any {
+func mustSucceed(t testing.TB, m map[string]any) any {
 	t.Helper()
 	if m["success"] != true {
 		t.Fatalf("command failed: %v", m)

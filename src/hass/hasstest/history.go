@@ -153,7 +153,7 @@ func (w *world) logStateLocked(old, ns *entityState) {
 	if ns.Context.UserID != nil {
 		f["context_user_id"] = *ns.Context.UserID
 	}
-	w.logbook = append(w.logbook, logEntry{when: ns.LastChanged, entityID: ns.EntityID, fields: f})
+	w.logbook = appendCapped(w.logbook, logEntry{when: ns.LastChanged, entityID: ns.EntityID, fields: f}, maxLogbookEntries)
 }
 
 // logEventLocked adds the entries of automation and script runs.
@@ -170,8 +170,8 @@ func (w *world) logEventLocked(ev *event) {
 		return
 	}
 	domain, _, _ := splitEntityID(id)
-	w.logbook = append(w.logbook, logEntry{when: ev.TimeFired, entityID: id, fields: map[string]any{
-		"name": data["name"], "message": msg, "entity_id": id, "domain": domain, "context_id": ev.Context.ID}})
+	w.logbook = appendCapped(w.logbook, logEntry{when: ev.TimeFired, entityID: id, fields: map[string]any{
+		"name": data["name"], "message": msg, "entity_id": id, "domain": domain, "context_id": ev.Context.ID}}, maxLogbookEntries)
 }
 
 func friendlyName(st *entityState) string {

@@ -89,7 +89,7 @@ func readBody(r *http.Request) ([]byte, error) {
 
 func (s *Server) getStates(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	b := mustJSON(s.w.allStatesLocked())
+	b := statesJSON(s.w.allStatesLocked())
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)

@@ -16,8 +16,8 @@ type haContext struct {
 }
 
 // entityState is one entry of the state machine. It is immutable once
-// stored: a change replaces the pointer, so snapshots in history and events
-// can share it.
+// stored (sealed): a change replaces the pointer, so snapshots in history
+// and events can share it, and its JSON is computed once.
 type entityState struct {
 	EntityID     string
 	State        string
@@ -26,6 +26,14 @@ type entityState struct {
 	LastReported time.Time
 	LastUpdated  time.Time
 	Context      haContext
+	js           []byte // State.as_dict JSON, set by seal
+}
+
+// seal computes the JSON of a state about to be stored; the state must
+// not change afterwards.
+func (s *entityState) seal() *entityState {
+	s.js = s.marshal()
+	return s
 }
 
 // stateJSON mirrors State.as_dict, field for field and in its order.
@@ -39,12 +47,20 @@ type stateJSON struct {
 	Context      haContext      `json:"context"`
 }
 
+// MarshalJSON returns the sealed JSON (State.as_dict_json).
 func (s *entityState) MarshalJSON() ([]byte, error) {
+	if s.js != nil {
+		return s.js, nil
+	}
+	return s.marshal(), nil
+}
+
+func (s *entityState) marshal() []byte {
 	attrs := s.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	return json.Marshal(stateJSON{
+	b, err := json.Marshal(stateJSON{
 		EntityID:     s.EntityID,
 		State:        s.State,
 		Attributes:   attrs,
@@ -53,6 +69,28 @@ func (s *entityState) MarshalJSON() ([]byte, error) {
 		LastUpdated:  isoTime(s.LastUpdated),
 		Context:      s.Context,
 	})
+	if err != nil { // attributes are normalised JSON values
+		return []byte("null")
+	}
+	return b
+}
+
+// statesJSON joins sealed states into a JSON array, as get_states does.
+func statesJSON(states []*entityState) []byte {
+	n := 2
+	for _, st := range states {
+		n += len(st.js) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, st := range states {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		js, _ := st.MarshalJSON()
+		b = append(b, js...)
+	}
+	return append(b, ']')
 }
 
 // isoTime formats t like Python's datetime.isoformat() on an aware UTC

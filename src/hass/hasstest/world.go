@@ -124,6 +124,7 @@ func (w *world) storeLocked(b *batch, id, state string, attrs map[string]any, ct
 	if old != nil && old.State == state && attrsEqual(old.Attributes, attrs) && !force {
 		upd := *old
 		upd.LastReported = now
+		upd.seal()
 		w.states[id] = &upd
 		w.fireLocked(b, &event{Type: "state_reported", TimeFired: now, Context: ctx, Data: map[string]any{
 			"entity_id": id, "old_last_reported": isoTime(old.LastReported), "new_state": &upd}})
@@ -134,16 +135,30 @@ func (w *world) storeLocked(b *batch, id, state string, attrs map[string]any, ct
 	if old != nil && old.State == state {
 		ns.LastChanged = old.LastChanged
 	}
+	ns.seal()
 	if old == nil {
 		w.order = append(w.order, id)
 	}
 	w.states[id] = ns
-	w.history[id] = append(w.history[id], ns)
+	w.history[id] = appendCapped(w.history[id], ns, maxHistoryPerEntity)
 	w.logStateLocked(old, ns)
 	w.fireLocked(b, &event{Type: "state_changed", TimeFired: now, Context: ctx,
 		Data: stateChangedData{EntityID: id, OldState: old, NewState: ns}})
 	w.refreshTemplatesLocked(b, id)
 	return ns, true
+}
+
+// Bounds of the in-memory recorder: the oldest entries go first.
+const (
+	maxHistoryPerEntity = 10000
+	maxLogbookEntries   = 100000
+)
+
+func appendCapped[T any](l []T, v T, limit int) []T {
+	if len(l) >= limit {
+		l = append(l[:0:0], l[len(l)-limit+1:]...)
+	}
+	return append(l, v)
 }
 
 // removeLocked removes an entity like StateMachine.async_remove.

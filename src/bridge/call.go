@@ -210,11 +210,13 @@ func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
 	switch {
 	case errors.As(err, &rpcErr), errors.Is(err, ErrCircuitOpen):
 		return err
+	case errors.Is(err, mcpconn.ErrNotSent): // never reached a child: nothing happened
+		return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)
 	case p.kind == KindWrite && errors.Is(err, mcpconn.ErrSessionLost):
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 	case p.kind == KindWrite && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-	case errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, mcpconn.ErrNotSent):
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %d attempt(s): %w", ErrTimeout, n, err)
 	}
 	return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)

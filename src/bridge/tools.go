@@ -59,10 +59,10 @@ func (c *catalog) tool(ctx context.Context, name string) (toolInfo, error) {
 	fresh := c.byName != nil && time.Now().Before(c.list.Expires)
 	mayRetry := time.Since(c.lastTry) >= c.refreshMin
 	c.mu.Unlock()
-	if known && fresh {
-		return info, nil
-	}
-	if !known && fresh && !mayRetry {
+	switch {
+	case known && (fresh || !mayRetry):
+		return info, nil // stale but recently tried: do not stall calls on a failing refresh
+	case !known && fresh && !mayRetry:
 		return toolInfo{}, fmt.Errorf("%w: %q", ErrUnknownTool, name)
 	}
 	if _, err := c.refresh(ctx); err != nil {

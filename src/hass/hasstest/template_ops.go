@@ -213,21 +213,8 @@ func arith(op string, l, r any) (any, error) {
 		return nil, &templateError{msg: "ZeroDivisionError: division by zero"}
 	}
 	if lInt && rInt {
-		switch op {
-		case "+":
-			return li + ri, nil
-		case "-":
-			return li - ri, nil
-		case "*":
-			return li * ri, nil
-		case "//":
-			return int64(math.Floor(float64(li) / float64(ri))), nil
-		case "%":
-			return ((li % ri) + ri) % ri, nil
-		case "**":
-			if ri >= 0 && ri < 64 {
-				return int64(math.Pow(float64(li), float64(ri))), nil
-			}
+		if v, ok := intArith(op, li, ri); ok {
+			return v, nil
 		}
 	}
 	switch op {
@@ -247,6 +234,27 @@ func arith(op string, l, r any) (any, error) {
 		return math.Pow(fl, fr), nil
 	}
 	return nil, syntaxErr("unsupported operator %s", pyStr(op))
+}
+
+// intArith is int op int in Python; ok is false when the result is a float.
+func intArith(op string, l, r int64) (int64, bool) {
+	switch op {
+	case "+":
+		return l + r, true
+	case "-":
+		return l - r, true
+	case "*":
+		return l * r, true
+	case "//":
+		return int64(math.Floor(float64(l) / float64(r))), true
+	case "%":
+		return ((l % r) + r) % r, true
+	case "**":
+		if r >= 0 && r < 64 {
+			return int64(math.Pow(float64(l), float64(r))), true
+		}
+	}
+	return 0, false
 }
 
 func (e *renderEnv) evalTest(n testNode) (any, error) {

@@ -238,6 +238,19 @@ func validateAction(a any, p string) error {
 		}
 	case "condition":
 		return validateCondition(m, p)
+	case "choose", "if", "repeat":
+		return validateFlow(kind, m, p)
+	case "parallel", "sequence":
+		return validateActions(m[kind], at(p, kind))
+	case "wait_for_trigger":
+		return validateTriggers(m[kind], at(p, kind))
+	}
+	return nil
+}
+
+// validateFlow validates the actions that nest conditions and sequences.
+func validateFlow(kind string, m map[string]any, p string) error {
+	switch kind {
 	case "choose":
 		for i, o := range ensureList(m["choose"]) {
 			om, _ := o.(map[string]any)
@@ -270,10 +283,6 @@ func validateAction(a any, p string) error {
 			return err
 		}
 		return validateActions(r["sequence"], at(at(p, "repeat"), "sequence"))
-	case "parallel", "sequence":
-		return validateActions(m[kind], at(p, kind))
-	case "wait_for_trigger":
-		return validateTriggers(m[kind], at(p, kind))
 	}
 	return nil
 }

@@ -1,6 +1,11 @@
 package main
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/tools"
+)
 
 // Modes of operation, chosen by buildConfig from the environment.
 const (
@@ -78,6 +83,7 @@ type SessionPoolConfig struct {
 	AutoScale                  bool              `yaml:"auto_scale"`
 	HealthCheckIntervalSeconds int               `yaml:"health_check_interval_seconds"` // default 60
 	IdleTimeoutSeconds         int               `yaml:"idle_timeout_seconds"`          // default 300
+	MaxInflightPerSession      int               `yaml:"max_inflight_per_session"`      // calls one child serves at once; default 1
 	Command                    []string          `yaml:"command"`                       // empty = this binary's stdio subcommand
 	Env                        map[string]string `yaml:"env"`                           // extra environment for the children
 }
@@ -156,9 +162,6 @@ type MonitoringConfig struct {
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
-// defaultConfirmServices need an explicit confirmation from the LLM client.
-var defaultConfirmServices = []string{"lock.unlock", "lock.open", "alarm_control_panel.alarm_disarm"}
-
 // defaultConfig returns the defaults for mode, the lowest layer of buildConfig.
 func defaultConfig(mode string) Config {
 	dataDir := "./data"
@@ -168,11 +171,11 @@ func defaultConfig(mode string) Config {
 	return Config{
 		Mode:   mode,
 		Bridge: BridgeConfig{Host: "0.0.0.0", Port: 3003, IngressPort: 8099, DataDir: dataDir},
-		Tools:  ToolsConfig{ConfirmServices: append([]string(nil), defaultConfirmServices...)},
+		Tools:  ToolsConfig{ConfirmServices: slices.Clone(tools.DefaultConfirmServices)},
 		Queue: QueueConfig{MaxSize: 1000, TimeoutSeconds: 30, PriorityEnabled: true,
 			DeduplicationEnabled: true, MaxRetries: 3},
 		SessionPool: SessionPoolConfig{MinConnections: 2, MaxConnections: 10, TargetConnections: 5,
-			AutoScale: true, HealthCheckIntervalSeconds: 60, IdleTimeoutSeconds: 300},
+			AutoScale: true, HealthCheckIntervalSeconds: 60, IdleTimeoutSeconds: 300, MaxInflightPerSession: 1},
 		Cache: CacheConfig{Enabled: true, DefaultTTLSeconds: 300, MaxSize: 1000, Levels: CacheLevels{
 			L1: CacheL1Config{Type: "memory", MaxSize: 1000},
 			L2: CacheL2Config{Type: "redis"},

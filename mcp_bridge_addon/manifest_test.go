@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -442,8 +443,15 @@ func schemaKind(schema any) string {
 	if _, ok := schema.([]any); ok {
 		return "list"
 	}
-	if s, _ := schema.(string); strings.TrimSuffix(s, "?") == "bool" {
+	s, _ := schema.(string)
+	m := optionType.FindStringSubmatch(s)
+	switch {
+	case m == nil:
+		return "unknown"
+	case m[1] == "bool":
 		return "bool"
+	case m[2] != "":
+		return "int"
 	}
 	return "string"
 }
@@ -461,8 +469,10 @@ func goKind(t reflect.Type) string {
 	return t.Kind().String()
 }
 
-// optionType matches the Supervisor option types this add-on uses.
-var optionType = regexp.MustCompile(`^(bool|str|password|list\(([^)]*)\))\??$`)
+// optionType matches the Supervisor option types this add-on uses: group 2
+// is "int" with its optional range in groups 3 and 4, group 5 the choices
+// of a list(...).
+var optionType = regexp.MustCompile(`^(bool|str|password|(int)(?:\((-?\d+)?,(-?\d+)?\))?|list\(([^)]*)\))\??$`)
 
 // checkOptionValue checks a default value against its Supervisor schema
 // entry: a type string, or a one-element list of one for list options.
@@ -489,12 +499,34 @@ func checkOptionValue(schema, v any) error {
 			return fmt.Errorf("want a bool, got %#v", v)
 		}
 	case m[2] != "":
-		if str, _ := v.(string); !slices.Contains(strings.Split(m[2], "|"), str) {
-			return fmt.Errorf("%#v is not one of %s", v, m[2])
+		return checkIntOption(m[3], m[4], v)
+	case m[5] != "":
+		if str, _ := v.(string); !slices.Contains(strings.Split(m[5], "|"), str) {
+			return fmt.Errorf("%#v is not one of %s", v, m[5])
 		}
 	default:
 		if _, ok := v.(string); !ok {
 			return fmt.Errorf("want a string, got %#v", v)
+		}
+	}
+	return nil
+}
+
+// checkIntOption checks a default against int(lo,hi); either bound may be
+// empty.
+func checkIntOption(lo, hi string, v any) error {
+	n, ok := v.(int)
+	if !ok {
+		return fmt.Errorf("want a whole number, got %#v", v)
+	}
+	if lo != "" {
+		if l, _ := strconv.Atoi(lo); n < l {
+			return fmt.Errorf("%d is below the minimum %s", n, lo)
+		}
+	}
+	if hi != "" {
+		if h, _ := strconv.Atoi(hi); n > h {
+			return fmt.Errorf("%d is above the maximum %s", n, hi)
 		}
 	}
 	return nil

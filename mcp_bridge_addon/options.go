@@ -33,6 +33,12 @@ type addonOptions struct {
 	AllowedDomains  []string `json:"allowed_domains"`
 	BlockedEntities []string `json:"blocked_entities"`
 	ConfirmServices []string `json:"confirm_services"`
+
+	QueueMaxSize          *int `json:"queue_max_size"`
+	PoolMinSessions       *int `json:"pool_min_sessions"`
+	PoolMaxSessions       *int `json:"pool_max_sessions"`
+	RequestTimeoutSeconds *int `json:"request_timeout_seconds"`
+	RateLimitPerSecond    *int `json:"rate_limit_per_second"` // 0 turns the rate limit off
 }
 
 // readOptions reads the add-on options file. A missing file yields no
@@ -73,6 +79,7 @@ func parseOptions(path string, data []byte) (addonOptions, []string, error) {
 			continue
 		}
 		if err := json.Unmarshal(raw[key], dst); err != nil {
+			reflect.ValueOf(dst).Elem().SetZero() // a half-decoded value must not be applied
 			value := rawValue(raw[key])
 			if key == "api_token" {
 				value = "the value" // a secret, even when mistyped
@@ -133,6 +140,31 @@ func (o addonOptions) apply(c *Config, source string) {
 	if o.ConfirmServices != nil {
 		c.Tools.ConfirmServices = slices.Clone(o.ConfirmServices)
 		set("tools.confirm_services", "confirm_services")
+	}
+	o.applyLimits(c, set)
+}
+
+// applyLimits overlays the queue, pool and rate limit options.
+func (o addonOptions) applyLimits(c *Config, set func(key, option string)) {
+	intOption := func(v *int, dst *int, key, option string) {
+		if v != nil {
+			*dst = *v
+			set(key, option)
+		}
+	}
+	intOption(o.QueueMaxSize, &c.Queue.MaxSize, "queue.max_size", "queue_max_size")
+	intOption(o.PoolMinSessions, &c.SessionPool.MinConnections, "session_pool.min_connections", "pool_min_sessions")
+	intOption(o.PoolMaxSessions, &c.SessionPool.MaxConnections, "session_pool.max_connections", "pool_max_sessions")
+	intOption(o.RequestTimeoutSeconds, &c.Queue.TimeoutSeconds, "queue.timeout_seconds", "request_timeout_seconds")
+	if v := o.RateLimitPerSecond; v != nil {
+		// 0 turns the limit off and keeps the default rate, so that the
+		// configuration stays valid and turning it back on is one change.
+		c.RateLimiting.Enabled = *v != 0
+		set("rate_limiting.enabled", "rate_limit_per_second")
+		if *v != 0 {
+			c.RateLimiting.RequestsPerSecond = float64(*v)
+			set("rate_limiting.requests_per_second", "rate_limit_per_second")
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -15,9 +14,11 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
 )
 
-// serve runs the bridge until ctx is cancelled: the Home Assistant client
-// and the HTTP server, in one errgroup. Home Assistant being down is not an
-// error: /health answers 503 until the client connects.
+// serve runs the bridge until ctx is cancelled: HTTP -> bridge (queue) ->
+// pool of stdio MCP children -> Home Assistant, and the bridge's own Home
+// Assistant client for /health, in one errgroup. Home Assistant being down
+// is not an error: /health answers 503 until it is reachable, and the
+// children reconnect on their own.
 func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	log.Info().Str("version", version).Str("mode", cfg.Mode).Msg("starting MCP Bridge")
 	if cfg.Mode == ModeDemo {
@@ -25,32 +26,62 @@ func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		if err != nil {
 			return err
 		}
-		defer stopDemo()
+		defer stopDemo() // after the children, which use it, have stopped
 	}
-	client, err := hass.New(hass.Config{
-		RESTURL:      cfg.HomeAssistant.RESTURL,
-		WebSocketURL: cfg.HomeAssistant.WebSocketURL,
-		Token:        cfg.HomeAssistant.Token,
-		Logger:       log,
-	})
+	st, err := buildStack(cfg, log)
 	if err != nil {
-		return fmt.Errorf("home assistant client: %w", err)
-	}
-	log.Info().Str("url", cfg.HomeAssistant.RESTURL).Msg("using home assistant")
-
-	srv, err := httpapi.New(httpConfig(cfg, connectedPinger{client}, log))
-	if err != nil {
-		return fmt.Errorf("http server: %w", err)
-	}
-	if err := srv.Listen(); err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return client.Run(ctx) })
-	g.Go(func() error { return srv.Run(ctx) })
-	err = g.Wait()
+	log.Info().Str("url", cfg.HomeAssistant.RESTURL).Msg("using home assistant")
+	if err := st.listen(); err != nil {
+		return err
+	}
+	err = st.run(ctx)
 	log.Info().Msg("stopped")
 	return err
+}
+
+// listen opens every port before anything starts, so that a port in use
+// fails the start with a clear message.
+func (st *stack) listen() error {
+	if st.metrics != nil {
+		if err := st.metrics.Listen(); err != nil {
+			return err
+		}
+	}
+	if err := st.http.Listen(); err != nil {
+		if st.metrics != nil {
+			st.metrics.ln.Close()
+		}
+		return err
+	}
+	return nil
+}
+
+// run runs every part until ctx ends, then stops them in order: the HTTP
+// server stops accepting and waits for the requests in flight while the
+// bridge's queue refuses new calls and lets the running ones finish; only
+// then does the pool stop its children (in the MCP specification's order)
+// and wait for them, so that no call loses its child mid-way.
+func (st *stack) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPool()
+	httpDone, bridgeDone := make(chan struct{}), make(chan struct{})
+	g.Go(func() error { return st.pool.Run(poolCtx) })
+	g.Go(func() error { return st.client.Run(gctx) })
+	g.Go(func() error { defer close(bridgeDone); return st.bridge.Run(gctx) })
+	g.Go(func() error { defer close(httpDone); return st.http.Run(gctx) })
+	if st.metrics != nil {
+		g.Go(func() error { return st.metrics.Run(gctx) })
+	}
+	g.Go(func() error {
+		<-httpDone
+		<-bridgeDone
+		stopPool()
+		return nil
+	})
+	return g.Wait()
 }
 
 // httpConfig builds the HTTP server's configuration, applying the security

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path"
@@ -109,6 +110,9 @@ func (c *Config) validateBridge(p *problems) {
 	if b.IngressPort != 0 && b.IngressPort == b.Port {
 		p.addf("bridge.ingress_port", "%d is already the API port (%s)", b.IngressPort, c.name("bridge.port"))
 	}
+	if pp := c.Monitoring.PrometheusPort; pp != 0 && (pp == b.Port || pp == b.IngressPort) {
+		p.addf("monitoring.prometheus_port", "%d is already the API or Ingress port; use 0 to serve /metrics on the API port", pp)
+	}
 	switch {
 	case b.APIToken == "":
 	case strings.ContainsAny(b.APIToken, " \t\r\n"):
@@ -143,25 +147,52 @@ func checkGlob(p *problems, key, pattern string) {
 	}
 }
 
+// Upper bounds of the queue and pool settings: far above any sensible
+// value, low enough that a typo (an extra zero or two) is caught instead of
+// starting hundreds of processes or holding calls for a day.
+const (
+	maxQueueSize      = 1_000_000
+	maxTimeoutSeconds = 3600
+	maxRetries        = 10
+	maxSessions       = 100
+	maxInflight       = 100
+)
+
+func (p *problems) between(key string, v, lowest, highest int) {
+	if v < lowest || v > highest {
+		p.addf(key, "%d is not between %d and %d", v, lowest, highest)
+	}
+}
+
 func (c *Config) validateQueueAndPool(p *problems) {
 	q, s := c.Queue, c.SessionPool
-	p.atLeast("queue.max_size", q.MaxSize, 1)
-	p.atLeast("queue.timeout_seconds", q.TimeoutSeconds, 1)
-	p.atLeast("queue.max_retries", q.MaxRetries, 0)
-	p.atLeast("session_pool.min_connections", s.MinConnections, 0)
-	p.atLeast("session_pool.max_connections", s.MaxConnections, 1)
+	p.between("queue.max_size", q.MaxSize, 1, maxQueueSize)
+	p.between("queue.timeout_seconds", q.TimeoutSeconds, 1, maxTimeoutSeconds)
+	p.between("queue.max_retries", q.MaxRetries, 0, maxRetries)
+	p.between("session_pool.min_connections", s.MinConnections, 1, maxSessions)
+	p.between("session_pool.max_connections", s.MaxConnections, 1, maxSessions)
 	if s.MinConnections > s.MaxConnections {
 		p.addf("session_pool.min_connections", "%d is more than %s (%d)",
 			s.MinConnections, c.name("session_pool.max_connections"), s.MaxConnections)
 	}
-	if s.TargetConnections < s.MinConnections || s.TargetConnections > s.MaxConnections {
-		p.addf("session_pool.target_connections", "%d is not between min_connections (%d) and max_connections (%d)",
-			s.TargetConnections, s.MinConnections, s.MaxConnections)
+	// The default target follows min and max (see poolConfig); only a
+	// target the user chose can be out of range.
+	if _, set := c.origin["session_pool.target_connections"]; set &&
+		(s.TargetConnections < s.MinConnections || s.TargetConnections > s.MaxConnections) {
+		p.addf("session_pool.target_connections", "%d is not between %s (%d) and %s (%d)",
+			s.TargetConnections, c.name("session_pool.min_connections"), s.MinConnections,
+			c.name("session_pool.max_connections"), s.MaxConnections)
 	}
 	p.atLeast("session_pool.health_check_interval_seconds", s.HealthCheckIntervalSeconds, 1)
-	p.atLeast("session_pool.idle_timeout_seconds", s.IdleTimeoutSeconds, 0)
+	p.atLeast("session_pool.idle_timeout_seconds", s.IdleTimeoutSeconds, 1)
+	p.between("session_pool.max_inflight_per_session", s.MaxInflightPerSession, 1, maxInflight)
 	if len(s.Command) > 0 && strings.TrimSpace(s.Command[0]) == "" {
 		p.addf("session_pool.command", "the program name is empty")
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			p.addf("session_pool.env", "%q is not an environment variable name", k)
+		}
 	}
 }
 
@@ -186,7 +217,8 @@ func (c *Config) validateCache(p *problems) {
 func (c *Config) validateLimits(p *problems) {
 	r, b := c.RateLimiting, c.CircuitBreaker
 	if !(r.RequestsPerSecond > 0) || r.RequestsPerSecond > 1e9 {
-		p.addf("rate_limiting.requests_per_second", "%v is not a positive rate", r.RequestsPerSecond)
+		p.addf("rate_limiting.requests_per_second", "%v is not a positive rate (use 0 in rate_limit_per_second, "+
+			"or rate_limiting.enabled: false, to turn the limit off)", r.RequestsPerSecond)
 	}
 	p.atLeast("rate_limiting.burst_capacity", r.BurstCapacity, 1)
 	p.atLeast("circuit_breaker.failure_threshold", b.FailureThreshold, 1)

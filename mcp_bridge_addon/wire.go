@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/pool"
+	"github.com/mcp-bridge/mcp-bridge/src/queue"
+)
+
+// stack is every part of serve, built from the configuration and not yet
+// running: HTTP -> bridge (queue) -> pool of stdio children -> Home
+// Assistant, plus the bridge's own Home Assistant client for /health.
+type stack struct {
+	client  *hass.Client
+	pool    *pool.Pool
+	bridge  *bridge.Bridge
+	http    *httpapi.Server
+	metrics *metricsServer // nil unless monitoring.prometheus_port is set
+}
+
+// buildStack builds every component from cfg, sharing one Prometheus
+// registry. It starts nothing and opens no port.
+func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
+	reg := newRegistry()
+	client, err := hass.New(hass.Config{
+		RESTURL:      cfg.HomeAssistant.RESTURL,
+		WebSocketURL: cfg.HomeAssistant.WebSocketURL,
+		Token:        cfg.HomeAssistant.Token,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("home assistant client: %w", err)
+	}
+	st := &stack{client: client}
+	var b *bridge.Bridge // set below, before the pool runs
+	pc, err := poolConfig(cfg, func() int { return b.QueueLength() }, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	if st.pool, err = pool.New(pc); err != nil {
+		return nil, fmt.Errorf("session pool: %w", err)
+	}
+	if b, err = bridge.New(bridgeConfig(cfg, st.pool, log, reg)); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	st.bridge = b
+	mcp, err := httpapi.NewMCP(mcpConfig(cfg, b, log, reg))
+	if err != nil {
+		return nil, fmt.Errorf("MCP routes: %w", err)
+	}
+	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool}, log)
+	hc.Routes = mcp.Routes
+	if st.http, err = httpapi.New(hc); err != nil {
+		return nil, fmt.Errorf("http server: %w", err)
+	}
+	if cfg.Monitoring.PrometheusEnabled && cfg.Monitoring.PrometheusPort != 0 {
+		st.metrics = newMetricsServer(cfg, reg, log)
+	}
+	return st, nil
+}
+
+// newRegistry returns the registry every component registers its metrics
+// on, with the Go runtime's and the process's own.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// poolConfig maps session_pool onto the pool. queueLength feeds
+// autoscaling with the calls waiting in the bridge's queue.
+func poolConfig(cfg *Config, queueLength func() int, log zerolog.Logger, reg prometheus.Registerer) (pool.Config, error) {
+	cmd, own, err := childCommand(cfg)
+	if err != nil {
+		return pool.Config{}, err
+	}
+	sp := cfg.SessionPool
+	return pool.Config{
+		Command: cmd,
+		Env:     childEnv(cfg, own),
+		// The target follows min and max when they move it out of range;
+		// Validate refuses a target the user set out of range.
+		MinSessions:           sp.MinConnections,
+		MaxSessions:           sp.MaxConnections,
+		TargetSessions:        max(sp.MinConnections, min(sp.TargetConnections, sp.MaxConnections)),
+		AutoScale:             sp.AutoScale,
+		IdleTimeout:           sp.IdleTimeout(),
+		HealthCheckInterval:   sp.HealthCheckInterval(),
+		MaxInflightPerSession: sp.MaxInflightPerSession,
+		QueueLength:           queueLength,
+		ClientVersion:         version,
+		Logger:                log,
+		Registerer:            reg,
+	}, nil
+}
+
+// bridgeConfig maps queue and circuit_breaker onto the bridge, which owns
+// the queue. queue.timeout_seconds bounds every tool call (queue wait
+// included), so one setting says how long a client may wait; the seed's
+// per-tool priorities stay. queue.max_retries counts the attempts after
+// the first.
+func bridgeConfig(cfg *Config, p *pool.Pool, log zerolog.Logger, reg prometheus.Registerer) bridge.Config {
+	q, cb := cfg.Queue, cfg.CircuitBreaker
+	policies := bridge.DefaultToolPolicies()
+	for name, pol := range policies {
+		pol.Timeout = 0 // DefaultTimeout
+		policies[name] = pol
+	}
+	return bridge.Config{
+		Executor: p,
+		Capacity: p.Capacity,
+		Sessions: sessionStats(p),
+		Queue: queue.Config{
+			MaxSize:    q.MaxSize,
+			Logger:     log.With().Str("component", "queue").Logger(),
+			Registerer: reg,
+		},
+		Tools:             policies,
+		DefaultTimeout:    q.Timeout(),
+		MaxTimeout:        max(bridge.DefaultMaxTimeout, q.Timeout()),
+		MaxAttempts:       q.MaxRetries + 1,
+		DisableDedup:      !q.DeduplicationEnabled,
+		DisablePriorities: !q.PriorityEnabled,
+		Breaker: bridge.BreakerConfig{
+			Disabled:         !cb.Enabled,
+			FailureThreshold: cb.FailureThreshold,
+			RecoveryTimeout:  cb.RecoveryTimeout(),
+		},
+		Logger:     log.With().Str("component", "bridge").Logger(),
+		Registerer: reg,
+	}
+}
+
+// mcpConfig maps rate_limiting and monitoring onto the /mcp routes. /metrics
+// is served there unless monitoring.prometheus_port gives it its own port.
+func mcpConfig(cfg *Config, b *bridge.Bridge, log zerolog.Logger, reg *prometheus.Registry) httpapi.MCPConfig {
+	rl := cfg.RateLimiting
+	mc := httpapi.MCPConfig{
+		Bridge:  b,
+		Version: version,
+		RateLimit: httpapi.RateLimitConfig{
+			Enabled:           rl.Enabled,
+			RequestsPerSecond: rl.RequestsPerSecond,
+			BurstCapacity:     rl.BurstCapacity,
+		},
+		Logger:     log.With().Str("component", "mcp").Logger(),
+		Registerer: reg,
+	}
+	if cfg.Monitoring.PrometheusEnabled && cfg.Monitoring.PrometheusPort == 0 {
+		mc.Gatherer = reg
+	}
+	return mc
+}

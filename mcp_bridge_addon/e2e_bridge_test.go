@@ -143,6 +143,13 @@ func (b *bridgeProc) stopAndCheckChildren(t *testing.T, kids []int) {
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	b.checkExit(t, kids)
+}
+
+// checkExit waits for the bridge to exit with 0 and checks that every child
+// in kids is gone (not merely orphaned).
+func (b *bridgeProc) checkExit(t *testing.T, kids []int) {
+	t.Helper()
 	if code := b.exitCode(t); code != exitOK {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
@@ -396,4 +403,58 @@ func TestServeChildrenCannotStart(t *testing.T) {
 		t.Errorf("tools/call with no server program: %d %v, want a 5xx", status, m)
 	}
 	b.stopAndCheckChildren(t, nil)
+}
+
+// TestServeDrainsOnSIGTERM sends SIGTERM while a write is running in a
+// child: the call must still complete and be answered, and the bridge then
+// exit with 0 and no child left.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
+	b.waitSessions(t)
+	kids := children(t, b.cmd.Process.Pid)
+	ha.SetLatency(300 * time.Millisecond) // every answer of Home Assistant is now slow
+
+	type answer struct {
+		status int
+		body   map[string]any
+	}
+	done := make(chan answer, 1)
+	go func() {
+		status, m := b.post(t, "/mcp/tools/call", b.token,
+			`{"name": "call_service", "arguments": {"domain": "light", "service": "turn_on", "entity_id": "light.bedroom_lamp"}}`)
+		done <- answer{status, m}
+	}()
+	waitRunning(t, b)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a := <-done
+	if res, _ := a.body["result"].(map[string]any); a.status != 200 || res == nil || res["isError"] == true {
+		t.Errorf("call in flight at SIGTERM: %d %v, want a successful answer", a.status, a.body)
+	}
+	if st := stateOf(t, ha, "light.bedroom_lamp"); st != "on" {
+		t.Errorf("light.bedroom_lamp is %q, want on", st)
+	}
+	b.checkExit(t, kids)
+}
+
+// waitRunning polls /mcp/status until a call is running in a child.
+func waitRunning(t *testing.T, b *bridgeProc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a := request(t, b.base+"/mcp/status", b.token)
+		var st struct{ Queue struct{ Processing int } }
+		if err := json.Unmarshal([]byte(a.body), &st); err != nil {
+			t.Fatalf("status %d %s: %v", a.status, a.body, err)
+		}
+		if st.Queue.Processing > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call running after 60 s: %s", a.body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -70,10 +70,19 @@ type QueueConfig struct {
 	PriorityEnabled      bool `yaml:"priority_enabled"`
 	DeduplicationEnabled bool `yaml:"deduplication_enabled"`
 	MaxRetries           int  `yaml:"max_retries"` // default 3
+	// MaxTimeoutSeconds caps the timeout a caller may ask for (X-Timeout).
+	MaxTimeoutSeconds int `yaml:"max_timeout_seconds"` // default 300
+	// ToolTimeoutsSeconds overrides the time limit of single tools; the
+	// seed's get_entities 10, call_service 30 and create_automation 60
+	// apply otherwise, and TimeoutSeconds to every other tool.
+	ToolTimeoutsSeconds map[string]int `yaml:"tool_timeouts_seconds"`
 }
 
 // Timeout returns TimeoutSeconds as a duration.
 func (q QueueConfig) Timeout() time.Duration { return seconds(q.TimeoutSeconds) }
+
+// MaxTimeout returns MaxTimeoutSeconds as a duration.
+func (q QueueConfig) MaxTimeout() time.Duration { return seconds(q.MaxTimeoutSeconds) }
 
 // SessionPoolConfig is the pool of stdio MCP children (yaml "session_pool").
 type SessionPoolConfig struct {
@@ -172,7 +181,7 @@ func defaultConfig(mode string) Config {
 		Mode:   mode,
 		Bridge: BridgeConfig{Host: "0.0.0.0", Port: 3003, IngressPort: 8099, DataDir: dataDir},
 		Tools:  ToolsConfig{ConfirmServices: slices.Clone(tools.DefaultConfirmServices)},
-		Queue: QueueConfig{MaxSize: 1000, TimeoutSeconds: 30, PriorityEnabled: true,
+		Queue: QueueConfig{MaxSize: 1000, TimeoutSeconds: 30, MaxTimeoutSeconds: 300, PriorityEnabled: true,
 			DeduplicationEnabled: true, MaxRetries: 3},
 		SessionPool: SessionPoolConfig{MinConnections: 2, MaxConnections: 10, TargetConnections: 5,
 			AutoScale: true, HealthCheckIntervalSeconds: 60, IdleTimeoutSeconds: 300, MaxInflightPerSession: 1},

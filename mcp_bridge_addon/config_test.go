@@ -312,6 +312,11 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`options.json: pool_min_sessions: 0 is not between 1 and 100`}},
 		{"queue option too big", setup{env: standalone(nil), options: `{"queue_max_size": 5000000}`},
 			[]string{`options.json: queue_max_size: 5000000 is not between 1 and 1000000`}},
+		{"timeout above its cap", setup{env: standalone(nil), yaml: "queue:\n  timeout_seconds: 90\n  max_timeout_seconds: 60\n  tool_timeouts_seconds:\n    get_history: 0\n"},
+			[]string{
+				`config.yaml: queue.timeout_seconds: 90 is more than config.yaml: queue.max_timeout_seconds (60)`,
+				`config.yaml: queue.tool_timeouts_seconds.get_history: 0 is not between 1 and 3600`,
+			}},
 		{"timeout option not a whole number", setup{env: standalone(nil), options: `{"request_timeout_seconds": 2.5}`},
 			[]string{`options.json: request_timeout_seconds: 2.5 is not a whole number`}},
 		{"negative rate option", setup{env: standalone(nil), options: `{"rate_limit_per_second": -1}`},

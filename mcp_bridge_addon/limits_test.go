@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -126,4 +129,28 @@ func FuzzParseToolsEnv(f *testing.F) {
 			t.Fatalf("round trip of %q changed read_only", v)
 		}
 	})
+}
+
+// TestToolTimeouts checks the seed's per-tool time limits, their override
+// in the YAML file, and the cap on what a caller may ask for.
+func TestToolTimeouts(t *testing.T) {
+	c := mustLoad(t, setup{env: standalone(nil), yaml: "queue:\n  timeout_seconds: 45\n" +
+		"  tool_timeouts_seconds:\n    get_history: 120\n    call_service: 20\n"})
+	bc := bridgeConfig(c, nil, zerolog.Nop(), nil)
+	got := map[string]time.Duration{}
+	for _, tool := range []string{"get_entities", "call_service", "create_automation", "get_history"} {
+		got[tool] = bc.Tools[tool].Timeout
+	}
+	want := map[string]time.Duration{"get_entities": 10 * time.Second, "call_service": 20 * time.Second,
+		"create_automation": 60 * time.Second, "get_history": 120 * time.Second}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tool timeouts (-want +got):\n%s", diff)
+	}
+	if bc.DefaultTimeout != 45*time.Second || bc.MaxTimeout != 300*time.Second {
+		t.Errorf("DefaultTimeout, MaxTimeout = %v, %v; want 45s, 5m", bc.DefaultTimeout, bc.MaxTimeout)
+	}
+	c = mustLoad(t, setup{env: standalone(nil), options: `{"request_timeout_seconds": 600}`})
+	if got := bridgeConfig(c, nil, zerolog.Nop(), nil).MaxTimeout; got != 600*time.Second {
+		t.Errorf("MaxTimeout with request_timeout_seconds 600 = %v, want 10m", got)
+	}
 }

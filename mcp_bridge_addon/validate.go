@@ -169,6 +169,20 @@ func (c *Config) validateQueueAndPool(p *problems) {
 	p.between("queue.max_size", q.MaxSize, 1, maxQueueSize)
 	p.between("queue.timeout_seconds", q.TimeoutSeconds, 1, maxTimeoutSeconds)
 	p.between("queue.max_retries", q.MaxRetries, 0, maxRetries)
+	p.between("queue.max_timeout_seconds", q.MaxTimeoutSeconds, 1, maxTimeoutSeconds)
+	// The default cap grows with timeout_seconds (see bridgeConfig); only a
+	// cap the user chose can be below it.
+	if _, set := c.origin["queue.max_timeout_seconds"]; set && q.TimeoutSeconds > q.MaxTimeoutSeconds {
+		p.addf("queue.timeout_seconds", "%d is more than %s (%d)",
+			q.TimeoutSeconds, c.name("queue.max_timeout_seconds"), q.MaxTimeoutSeconds)
+	}
+	for _, tool := range slices.Sorted(maps.Keys(q.ToolTimeoutsSeconds)) {
+		if v := q.ToolTimeoutsSeconds[tool]; v < 1 || v > maxTimeoutSeconds {
+			p.errs = append(p.errs, &configError{Key: "queue.tool_timeouts_seconds",
+				Msg: fmt.Sprintf("%s.%s: %d is not between 1 and %d",
+					c.name("queue.tool_timeouts_seconds"), tool, v, maxTimeoutSeconds)})
+		}
+	}
 	p.between("session_pool.min_connections", s.MinConnections, 1, maxSessions)
 	p.between("session_pool.max_connections", s.MaxConnections, 1, maxSessions)
 	if s.MinConnections > s.MaxConnections {

@@ -102,15 +102,17 @@ func poolConfig(cfg *Config, queueLength func() int, log zerolog.Logger, reg pro
 }
 
 // bridgeConfig maps queue and circuit_breaker onto the bridge, which owns
-// the queue. queue.timeout_seconds bounds every tool call (queue wait
-// included), so one setting says how long a client may wait; the seed's
-// per-tool priorities stay. queue.max_retries counts the attempts after
+// the queue. A call's time limit (queue wait included) is the tool's own
+// (the seed's per-tool limits, or queue.tool_timeouts_seconds), else
+// queue.timeout_seconds; callers may ask for another up to
+// queue.max_timeout_seconds. queue.max_retries counts the attempts after
 // the first.
 func bridgeConfig(cfg *Config, p *pool.Pool, log zerolog.Logger, reg prometheus.Registerer) bridge.Config {
 	q, cb := cfg.Queue, cfg.CircuitBreaker
 	policies := bridge.DefaultToolPolicies()
-	for name, pol := range policies {
-		pol.Timeout = 0 // DefaultTimeout
+	for name, secs := range q.ToolTimeoutsSeconds {
+		pol := policies[name]
+		pol.Timeout = seconds(secs)
 		policies[name] = pol
 	}
 	return bridge.Config{
@@ -124,7 +126,7 @@ func bridgeConfig(cfg *Config, p *pool.Pool, log zerolog.Logger, reg prometheus.
 		},
 		Tools:             policies,
 		DefaultTimeout:    q.Timeout(),
-		MaxTimeout:        max(bridge.DefaultMaxTimeout, q.Timeout()),
+		MaxTimeout:        max(q.MaxTimeout(), q.Timeout()),
 		MaxAttempts:       q.MaxRetries + 1,
 		DisableDedup:      !q.DeduplicationEnabled,
 		DisablePriorities: !q.PriorityEnabled,

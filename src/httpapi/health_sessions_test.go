@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,27 @@ func TestHealthSessions(t *testing.T) {
 				t.Errorf("home_assistant = %+v, want ok", got.Dependencies["home_assistant"])
 			}
 		})
+	}
+}
+
+// TestStatusPageSessions checks that the Ingress page shows the MCP
+// sessions when the bridge runs them, and why none is ready.
+func TestStatusPageSessions(t *testing.T) {
+	checker := &sessionChecker{healthy: 4}
+	s := newTestServer(t, Config{IngressAddr: "127.0.0.1:0", Health: checker})
+	r := do(s.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil)
+	if !strings.Contains(r.body, "MCP sessions") || !strings.Contains(r.body, "4 ready") {
+		t.Errorf("status page lacks the 4 ready sessions:\n%s", r.body)
+	}
+	checker.healthy, checker.err = 0, errors.New(`starting child-1: exec: "nope": not found`)
+	r = do(s.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil)
+	for _, want := range []string{"none ready", "exec: &#34;nope&#34;: not found"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("status page without sessions lacks %q:\n%s", want, r.body)
+		}
+	}
+	plain := newTestServer(t, Config{IngressAddr: "127.0.0.1:0"})
+	if r := do(plain.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil); strings.Contains(r.body, "MCP sessions") {
+		t.Errorf("status page shows MCP sessions without a SessionChecker:\n%s", r.body)
 	}
 }

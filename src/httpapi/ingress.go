@@ -51,6 +51,8 @@ type statusView struct {
 	Uptime  string
 	Health  Health
 	HA      DependencyHealth
+	// Sessions is set when the bridge runs MCP sessions (SessionChecker).
+	Sessions *DependencyHealth
 }
 
 // handleStatusPage renders the Ingress status page. It is self-contained (no
@@ -64,6 +66,9 @@ func (s *Server) handleStatusPage(c *gin.Context) {
 		Uptime:  s.health.now().Sub(s.started).Truncate(time.Second).String(),
 		Health:  h,
 		HA:      h.Dependencies["home_assistant"],
+	}
+	if sessions, ok := h.Dependencies["mcp_sessions"]; ok {
+		view.Sessions = &sessions
 	}
 	var buf bytes.Buffer
 	if err := statusPage.Execute(&buf, view); err != nil {

@@ -59,8 +59,13 @@ func serve(opts ChildOptions) int {
 	if opts.Grandchild {
 		c.startGrandchild()
 	}
-	t := &mcp.IOTransport{Reader: &gateReader{r: os.Stdin, hung: &c.hung}, Writer: nopCloser{os.Stdout}}
-	err := c.server().Run(context.Background(), t)
+	var err error
+	if opts.Fast {
+		err = c.serveFast(os.Stdin, os.Stdout)
+	} else {
+		t := &mcp.IOTransport{Reader: &gateReader{r: os.Stdin, hung: &c.hung}, Writer: nopCloser{os.Stdout}}
+		err = c.server().Run(context.Background(), t)
+	}
 	fmt.Fprintf(os.Stderr, "pooltest child %d: stdin closed (%v)\n", os.Getpid(), err)
 	if opts.IgnoreStdinClose {
 		sleepForever()

@@ -19,6 +19,7 @@ const (
 	envIgnoreSIGTERM    = "MCP_POOLTEST_IGNORE_SIGTERM"
 	envGrandchild       = "MCP_POOLTEST_GRANDCHILD"
 	envSleeper          = "MCP_POOLTEST_SLEEPER"
+	envFast             = "MCP_POOLTEST_FAST"
 )
 
 // ChildOptions shape the child's behaviour. The zero value is a
@@ -45,6 +46,14 @@ type ChildOptions struct {
 	// its stdout and stderr, as npx does with node; its pid is recorded as
 	// a "grandchild" event.
 	Grandchild bool
+	// Fast serves with a small hand-written MCP server instead of go-sdk's:
+	// initialize, ping, tools/list and tools/call of echo alone, answered
+	// one at a time with pipelined answers written together. It costs a
+	// fraction of the SDK's CPU per call, so load tests measure the bridge.
+	// File records "started", "initialized" and "call" events;
+	// FailInitialize, ExitAtStart, StartDelay, IgnoreStdinClose,
+	// IgnoreSIGTERM and Grandchild apply as usual.
+	Fast bool
 }
 
 // IsChild reports whether this process was started as the test child.
@@ -81,6 +90,7 @@ func Env(opts ChildOptions) []string {
 	flag(envIgnoreStdinClose, opts.IgnoreStdinClose)
 	flag(envIgnoreSIGTERM, opts.IgnoreSIGTERM)
 	flag(envGrandchild, opts.Grandchild)
+	flag(envFast, opts.Fast)
 	if opts.ExitAtStart != 0 {
 		env = append(env, envExitAtStart+"="+strconv.Itoa(opts.ExitAtStart))
 	}
@@ -100,6 +110,7 @@ func optionsFromEnv() ChildOptions {
 		IgnoreStdinClose: on(envIgnoreStdinClose),
 		IgnoreSIGTERM:    on(envIgnoreSIGTERM),
 		Grandchild:       on(envGrandchild),
+		Fast:             on(envFast),
 	}
 	o.ExitAtStart, _ = strconv.Atoi(os.Getenv(envExitAtStart))
 	o.StartDelay, _ = time.ParseDuration(os.Getenv(envStartDelay))

@@ -12,7 +12,7 @@ import (
 
 func TestEnvRoundTrip(t *testing.T) {
 	want := ChildOptions{File: "/tmp/x", Name: "n", FailInitialize: true, ExitAtStart: 4, StartDelay: 2 * time.Second,
-		IgnoreStdinClose: true, IgnoreSIGTERM: true, Grandchild: true}
+		IgnoreStdinClose: true, IgnoreSIGTERM: true, Grandchild: true, Fast: true}
 	for _, kv := range Env(want) {
 		k, v, _ := cutEnv(kv)
 		t.Setenv(k, v)

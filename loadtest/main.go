@@ -38,6 +38,7 @@ type options struct {
 	children   int
 	inflight   int
 	childGOGC  int
+	sdkChild   bool
 	strict     bool
 	skipBare   bool
 	cpuProfile string
@@ -67,8 +68,9 @@ func parseFlags(args []string) (options, error) {
 	o := options{}
 	levels := fs.String("levels", "1,8,64", "comma-separated concurrency levels")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each level runs, per server")
-	fs.IntVar(&o.children, "children", 4, "stdio MCP children in the pool")
-	fs.IntVar(&o.inflight, "inflight", 1, "calls one child serves at once")
+	fs.IntVar(&o.children, "children", 2, "stdio MCP children in the pool")
+	fs.IntVar(&o.inflight, "inflight", 16, "calls one child serves at once (pipelined)")
+	fs.BoolVar(&o.sdkChild, "sdk-child", false, "serve with go-sdk's mcp.Server child instead of the fast hand-written one")
 	fs.IntVar(&o.childGOGC, "child-gogc", 0, "GOGC for the MCP children (0: inherit)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
@@ -110,8 +112,8 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 	defer st.close()
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d), %s %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "bridge: %d stdio children x %d in flight, child GOGC %s; %v per level and server\n\n",
-		o.children, o.inflight, gogcName(o.childGOGC), o.duration)
+	fmt.Fprintf(w, "bridge: %d %s stdio children x %d in flight, child GOGC %s; %v per level and server\n\n",
+		o.children, childKind(o.sdkChild), o.inflight, gogcName(o.childGOGC), o.duration)
 	var rows []row
 	for _, c := range o.levels {
 		var bare result
@@ -125,6 +127,13 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 		}
 	}
 	return report(w, rows, o.strict), ctx.Err()
+}
+
+func childKind(sdk bool) string {
+	if sdk {
+		return "go-sdk"
+	}
+	return "fast"
 }
 
 func gogcName(n int) string {

@@ -72,7 +72,7 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 // newBridgeServer wires the bridge as main does: pool, bridge, /mcp routes
 // and the HTTP server with its bearer token.
 func newBridgeServer(o options) (*pool.Pool, *bridge.Bridge, *httpapi.Server, string, error) {
-	env := pooltest.Env(pooltest.ChildOptions{})
+	env := pooltest.Env(pooltest.ChildOptions{Fast: !o.sdkChild})
 	if o.childGOGC != 0 {
 		env = append(env, "GOGC="+strconv.Itoa(o.childGOGC))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -31,7 +32,7 @@ func (s *Session) Ping(ctx context.Context) error {
 
 // Notify sends a notification. It returns once the notification is written.
 func (s *Session) Notify(ctx context.Context, method string, params json.RawMessage) error {
-	data, err := encodeMessage(&jsonrpc.Request{Method: method, Params: params})
+	data, err := appendRequest(nil, 0, false, method, params)
 	if err != nil {
 		return notSentError(fmt.Errorf("encoding %s: %w", method, err))
 	}
@@ -52,14 +53,20 @@ func (s *Session) call(ctx context.Context, method string, params json.RawMessag
 	id := s.nextID.Add(1)
 	pc := &pendingCall{h: handlersFrom(ctx), internal: internal, ch: make(chan callResult, 1)}
 	params, pc.token = retagProgress(params, id)
-	data, err := encodeMessage(&jsonrpc.Request{ID: intID(id), Method: method, Params: params})
+	buf := getBuffer()
+	data, err := appendRequest((*buf)[:0], id, true, method, params)
 	if err != nil {
+		putBuffer(buf, data)
 		return nil, notSentError(fmt.Errorf("encoding %s: %w", method, err))
 	}
 	if err := s.addPending(id, pc); err != nil {
+		putBuffer(buf, data)
 		return nil, notSentError(err)
 	}
 	sent, err := s.write(ctx, data)
+	if !sent || ctx.Err() == nil { // else a background write may still use data
+		putBuffer(buf, data)
+	}
 	switch {
 	case !sent:
 		s.removePending(id)
@@ -75,6 +82,19 @@ func (s *Session) call(ctx context.Context, method string, params json.RawMessag
 		return r.result, r.err
 	case <-ctx.Done():
 		return nil, s.abandon(ctx, id, method)
+	}
+}
+
+// bufferPool recycles request buffers.
+var bufferPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
+
+// putBuffer recycles data's array (grown from *buf) unless it is large.
+func putBuffer(buf *[]byte, data []byte) {
+	if cap(data) <= 64<<10 {
+		*buf = data[:0]
+		bufferPool.Put(buf)
 	}
 }
 
@@ -139,10 +159,4 @@ func responseResult(resp *jsonrpc.Response) callResult {
 		return callResult{result: json.RawMessage("null")}
 	}
 	return callResult{result: resp.Result}
-}
-
-// intID makes a JSON-RPC id from one of ours (ids stay far below 2^53).
-func intID(id int64) jsonrpc.ID {
-	v, _ := jsonrpc.MakeID(float64(id))
-	return v
 }

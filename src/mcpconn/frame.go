@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -127,6 +128,52 @@ func decodeID(raw json.RawMessage) (jsonrpc.ID, error) {
 		return jsonrpc.ID{}, fmt.Errorf("invalid id %s", raw)
 	}
 	return jsonrpc.MakeID(v)
+}
+
+// appendRequest appends a request with id (or, if !hasID, a notification)
+// as one line, newline included, in the bytes jsonrpc.EncodeMessage would
+// produce: params compacted, HTML characters not escaped.
+func appendRequest(b []byte, id int64, hasID bool, method string, params json.RawMessage) ([]byte, error) {
+	b = append(b, `{"jsonrpc":"2.0"`...)
+	if hasID {
+		b = append(b, `,"id":`...)
+		b = strconv.AppendInt(b, id, 10)
+	}
+	b = append(b, `,"method":`...)
+	b, err := appendJSONString(b, method)
+	if err != nil {
+		return b, err
+	}
+	if len(params) > 0 {
+		b = append(b, `,"params":`...)
+		buf := bytes.NewBuffer(b)
+		if err := json.Compact(buf, params); err != nil {
+			return b, fmt.Errorf("params: %w", err)
+		}
+		b = buf.Bytes()
+	}
+	return append(b, "}\n"...), nil
+}
+
+// appendJSONString appends s as a JSON string, as json.Encoder does
+// without HTML escaping.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\'
+	}
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"'), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return b, err
+	}
+	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
 }
 
 // encodeMessage renders msg as one line, newline included.

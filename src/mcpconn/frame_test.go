@@ -149,3 +149,62 @@ func FuzzReadMessages(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendRequest: requests are the bytes go-sdk's encoder makes.
+func TestAppendRequest(t *testing.T) {
+	for _, tt := range []struct {
+		id     int64
+		method string
+		params string
+	}{
+		{1, "tools/call", `{"name":"echo","arguments":{"a":"<b>&","n":1.50}}`},
+		{42, "ping", ``},
+		{7, "x\"y\u2028\n", " {\n \"a\" : [ 1 , 2 ] }\t"},
+		{0, "notifications/initialized", ``},
+	} {
+		got, err := appendRequest(nil, tt.id, tt.id != 0, tt.method, json.RawMessage(tt.params))
+		if err != nil {
+			t.Fatalf("appendRequest(%q): %v", tt.method, err)
+		}
+		if diff := cmp.Diff(string(sdkEncode(t, tt.id, tt.method, tt.params)), string(got)); diff != "" {
+			t.Errorf("appendRequest(%q) (-want +got):\n%s", tt.method, diff)
+		}
+	}
+	if _, err := appendRequest(nil, 1, true, "m", json.RawMessage(`{"a":`)); err == nil {
+		t.Error("invalid params accepted")
+	}
+}
+
+func sdkEncode(t testing.TB, id int64, method, params string) []byte {
+	req := &jsonrpc.Request{Method: method, Params: json.RawMessage(params)}
+	if id != 0 {
+		req.ID, _ = jsonrpc.MakeID(float64(id))
+	}
+	data, err := encodeMessage(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// FuzzAppendRequest: appendRequest agrees with go-sdk's encoder on any
+// method and params, accepting and refusing the same ones.
+func FuzzAppendRequest(f *testing.F) {
+	f.Add("tools/call", `{"a":[1,"\u00e9<"]}`)
+	f.Add("m\x00", `[`)
+	f.Fuzz(func(t *testing.T, method, params string) {
+		if method == "" {
+			return
+		}
+		got, err := appendRequest(nil, 3, true, method, json.RawMessage(params))
+		req := &jsonrpc.Request{Method: method, Params: json.RawMessage(params)}
+		req.ID, _ = jsonrpc.MakeID(float64(3))
+		want, wantErr := encodeMessage(req)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("appendRequest err %v, encodeMessage err %v", err, wantErr)
+		}
+		if err == nil && !bytes.Equal(got, want) {
+			t.Errorf("appendRequest = %s, want %s", got, want)
+		}
+	})
+}

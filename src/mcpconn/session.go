@@ -74,13 +74,13 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With().Str("child", cfg.Name).Int("pid", proc.pid).Logger(),
 		proc:     proc,
-		w:        newWriter(),
 		pending:  make(map[int64]*pendingCall),
 		incoming: make(map[string]context.CancelFunc),
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
 		readDone: make(chan struct{}),
 	}
+	s.w = newWriter(proc.stdin, &s.wg)
 	s.log.Debug().Strs("command", cfg.Command).Msg("child started")
 	s.startLoops()
 	if err := s.initialize(ctx); err != nil {
@@ -91,12 +91,8 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 }
 
 func (s *Session) startLoops() {
-	s.wg.Add(2)
+	s.wg.Add(1)
 	s.rwg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		s.w.run(s.proc.stdin)
-	}()
 	go func() {
 		defer s.wg.Done()
 		s.waitProcess()

@@ -254,3 +254,41 @@ func TestHungChildFailsPing(t *testing.T) {
 		t.Errorf("StoppedBy() = %q, want SIGTERM (a hung child never sees stdin close)", got)
 	}
 }
+
+// TestWriteToChildNotReading: a message the pipe cannot take, to a child
+// that stopped reading, is written in the background: its caller returns
+// when its ctx ends, as sent, the next caller cannot start writing and
+// fails as not sent, and Close ends it all.
+func TestWriteToChildNotReading(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config(pooltest.ChildOptions{})
+	cfg.StopTimeout = 2 * time.Second
+	s := f.start(t, cfg)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := callTool(t.Context(), s, "hang", nil)
+		done <- err
+	}()
+	f.waitEvent(t, func(e pooltest.Event) bool { return e.Kind == "hang" })
+	big := json.RawMessage(`{"name":"echo","arguments":{"s":"` + strings.Repeat("x", 4<<20) + `"}}`)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	_, err := s.Call(ctx, "tools/call", big)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mcpconn.ErrNotSent) {
+		t.Errorf("big call: %v, want deadline exceeded after sending began", err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 300*time.Millisecond)
+	_, err = s.Call(ctx, "ping", nil)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mcpconn.ErrNotSent) {
+		t.Errorf("call behind the stuck write: %v, want not sent, deadline exceeded", err)
+	}
+	s.Close()
+	if err := <-done; !errors.Is(err, mcpconn.ErrSessionLost) {
+		t.Errorf("hung call after Close: %v, want ErrSessionLost", err)
+	}
+	if _, err := s.Call(t.Context(), "ping", nil); !errors.Is(err, mcpconn.ErrNotSent) {
+		t.Errorf("after Close: %v, want ErrNotSent", err)
+	}
+}

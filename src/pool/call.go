@@ -52,6 +52,11 @@ func answered(err error) bool {
 func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if picked := p.pickLocked(); picked != nil { // a free child: no wait to account for
+		picked.inflight++
+		p.updateLocked()
+		return picked, picked.sess, nil
+	}
 	p.waiting++
 	p.m.waiting.Set(float64(p.waiting))
 	var picked *slot

@@ -7,11 +7,22 @@ import (
 )
 
 // slotStates are the values of the state label, and of Stats.ByStatus keys.
-var slotStates = []string{stateStarting, stateIdle, stateBusy, stateDraining, stateUnhealthy, stateStopping, stateBackoff}
+var slotStates = [...]string{stateStarting, stateIdle, stateBusy, stateDraining, stateUnhealthy, stateStopping, stateBackoff}
+
+// stateIndex returns the index of state in slotStates, or -1.
+func stateIndex(state string) int {
+	for i, s := range slotStates {
+		if s == state {
+			return i
+		}
+	}
+	return -1
+}
 
 // metrics are the pool's Prometheus collectors.
 type metrics struct {
 	sessions      *prometheus.GaugeVec
+	states        [len(slotStates)]prometheus.Gauge // sessions' children, by slotStates index
 	restarts      prometheus.Counter
 	startFailures prometheus.Counter
 	callDuration  prometheus.Histogram
@@ -41,6 +52,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mcp_bridge_pool_waiting_calls",
 			Help: "Calls waiting for a free child.",
 		}),
+	}
+	for i, st := range slotStates {
+		m.states[i] = m.sessions.WithLabelValues(st)
 	}
 	if reg == nil {
 		return m, nil

@@ -45,7 +45,7 @@ type Pool struct {
 	phase      phase
 	slots      map[int]*slot
 	nextID     int
-	changed    chan struct{} // closed and replaced whenever the fields change
+	changed    chan struct{} // closed when the fields change; nil until someone waits (see changedLocked)
 	waiting    int           // callers in acquire
 	startErr   error         // last start failure; nil once a start succeeds
 	restarts   uint64
@@ -83,8 +83,7 @@ func New(cfg Config) (*Pool, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With().Str("component", "pool").Logger(),
 		m:       m,
-		slots:   make(map[int]*slot),
-		changed: make(chan struct{}),
+		slots: make(map[int]*slot),
 	}, nil
 }
 
@@ -132,13 +131,30 @@ func (p *Pool) addSlotLocked(ctx context.Context) {
 
 // updateLocked wakes everyone waiting for a change and refreshes gauges.
 func (p *Pool) updateLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-	counts := p.countsLocked()
-	for _, st := range slotStates {
-		p.m.sessions.WithLabelValues(st).Set(float64(counts[st]))
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+	var counts [len(slotStates)]int
+	for _, sl := range p.slots {
+		if i := stateIndex(sl.stateLocked()); i >= 0 {
+			counts[i]++
+		}
+	}
+	for i, g := range p.m.states {
+		g.Set(float64(counts[i]))
 	}
 	p.m.waiting.Set(float64(p.waiting))
+}
+
+// changedLocked returns a channel closed at the next change. It is made on
+// demand, so that calls, which change the fields twice each, allocate no
+// channel while nobody waits.
+func (p *Pool) changedLocked() <-chan struct{} {
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+	return p.changed
 }
 
 // countsLocked counts slots by state.
@@ -168,7 +184,7 @@ func (p *Pool) await(ctx context.Context, ready func() (bool, error)) error {
 		if ok, err := ready(); ok || err != nil {
 			return err
 		}
-		ch := p.changed
+		ch := p.changedLocked()
 		p.mu.Unlock()
 		select {
 		case <-ctx.Done():

@@ -153,7 +153,7 @@ func (p *Pool) drain(sl *slot, sess *mcpconn.Session) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for sl.inflight > 0 {
-		ch := p.changed
+		ch := p.changedLocked()
 		p.mu.Unlock()
 		select {
 		case <-ch:

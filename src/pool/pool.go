@@ -80,9 +80,9 @@ func New(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("pool: registering metrics: %w", err)
 	}
 	return &Pool{
-		cfg:     cfg,
-		log:     cfg.Logger.With().Str("component", "pool").Logger(),
-		m:       m,
+		cfg:   cfg,
+		log:   cfg.Logger.With().Str("component", "pool").Logger(),
+		m:     m,
 		slots: make(map[int]*slot),
 	}, nil
 }

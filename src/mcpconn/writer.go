@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 )
@@ -14,103 +15,227 @@ var errClosing = errors.New("session closing")
 // errWouldBlock reports that the pipe could not take a whole message at once.
 var errWouldBlock = errors.New("write would block")
 
-// writer serialises writes to the child's stdin. Whoever holds the turn
-// writes its own message, in one syscall when the pipe has room, so a call
-// costs no goroutine hop. Only a message the pipe cannot take at once is
-// finished by a goroutine (owned by the session's WaitGroup), so that a
-// caller whose ctx ends never waits on a child that stopped reading, and
-// still knows whether its message was sent: a message is sent once its
-// write has begun.
+// errInterrupted reports a batch partly written when Close began.
+var errInterrupted = errors.New("session closing during a write")
+
+// maxRounds bounds how many batches of other callers' messages a caller
+// writes before handing the rest to a goroutine, so that no caller is held
+// up for long by a stream of others.
+const maxRounds = 4
+
+// writer serialises writes to the child's stdin without a goroutine hop.
+// A caller that finds the pipe free takes the turn and writes its message
+// itself, in one syscall when the pipe has room; callers arriving
+// meanwhile queue their messages, and the turn's holder writes all of them
+// in one syscall before passing the turn on (group commit). A queued
+// caller whose ctx ends before its message is taken withdraws it: not
+// sent. Only a batch the pipe cannot take at once is finished by a
+// goroutine (counted by the session's WaitGroup), so no caller ever waits
+// on a child that stopped reading past its ctx.
 type writer struct {
-	out     *os.File
-	raw     syscall.RawConn // out's, for writes that must not wait
-	turn    chan struct{}   // buffered 1: holding it means owning out
-	closing chan struct{}   // closed by shutdown
-	wg      *sync.WaitGroup // the session's; counts background writes
+	out *os.File
+	raw syscall.RawConn // out's, for writes that must not wait
+	wg  *sync.WaitGroup // the session's; counts background writes
 
-	// Set by tryWrite's caller, read by rawWrite; guarded by the turn.
-	buf  []byte
-	n    int
-	errn error
-	fn   func(fd uintptr) bool // w.rawWrite, bound once
+	// Used by the turn's holder only.
+	scratch []byte // the batch being written
+	buf     []byte // rawWrite's input
+	n       int
+	errn    error
+	fn      func(fd uintptr) bool // w.rawWrite, bound once
 
-	mu      sync.Mutex // guards closed, err, pending
+	mu      sync.Mutex // guards busy, closed, err, pending, outItem.taken
+	busy    bool       // the turn is held
 	closed  bool
-	err     error    // the first write error: every later write fails with it
-	pending [][]byte // writeAsync messages waiting for the turn's holder
+	err     error      // the first write error: every later write fails with it
+	pending []*outItem // messages waiting for the turn's holder, in arrival order
+}
+
+// outItem is a message queued for the turn's holder.
+type outItem struct {
+	data  []byte
+	taken bool       // guarded by writer.mu: its write began, it can no longer be withdrawn
+	done  chan error // buffered 1; nil for writeAsync
 }
 
 func newWriter(out *os.File, wg *sync.WaitGroup) *writer {
-	w := &writer{out: out, turn: make(chan struct{}, 1), closing: make(chan struct{}), wg: wg}
+	w := &writer{out: out, wg: wg}
 	w.raw, _ = out.SyscallConn() // nil for a file without one: every write then waits in the background
 	w.fn = w.rawWrite
 	return w
 }
 
-// acquire takes the turn, waiting at most until ctx ends or the writer
-// shuts down; on error nothing was written.
-func (w *writer) acquire(ctx context.Context) error {
-	select {
-	case w.turn <- struct{}{}:
-	default:
-		select {
-		case w.turn <- struct{}{}:
-		case <-ctx.Done():
-			return notSentError(ctx.Err())
-		case <-w.closing:
-			return notSentError(errClosing)
-		}
-	}
+// write writes data (one whole line) to the child. sent reports whether the
+// write began: if not, err wraps ErrNotSent. If sent and err is non-nil,
+// either the write failed or ctx ended while it was in progress.
+func (s *Session) write(ctx context.Context, data []byte) (sent bool, err error) {
+	w := s.w
 	w.mu.Lock()
-	closed := w.closed
-	w.mu.Unlock()
-	if closed {
-		<-w.turn
-		return notSentError(errClosing)
+	switch {
+	case w.closed:
+		w.mu.Unlock()
+		return false, notSentError(errClosing)
+	case w.err != nil:
+		err := w.err
+		w.mu.Unlock()
+		return true, err
+	case w.busy:
+		it := &outItem{data: data, done: make(chan error, 1)}
+		w.pending = append(w.pending, it)
+		w.mu.Unlock()
+		return w.await(ctx, it)
 	}
-	return nil
+	w.busy = true
+	w.mu.Unlock()
+	return w.writeHeld(ctx, data)
 }
 
-// release writes what writeAsync queued while the turn was held, then
-// passes the turn on. A queued batch the pipe cannot take at once is
-// finished in the background, which releases the turn when done.
-func (w *writer) release() {
-	for {
-		w.mu.Lock()
-		batch := w.pending
-		w.pending = nil
-		if len(batch) == 0 || w.closed || w.err != nil {
-			<-w.turn
-			w.mu.Unlock()
+// await waits for a queued message to be written, or withdraws it when ctx
+// ends first.
+func (w *writer) await(ctx context.Context, it *outItem) (bool, error) {
+	select {
+	case err := <-it.done:
+		if err == errClosing {
+			return false, notSentError(err)
+		}
+		return true, err
+	case <-ctx.Done():
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if it.taken {
+		return true, ctx.Err()
+	}
+	if i := slices.Index(w.pending, it); i >= 0 {
+		w.pending = slices.Delete(w.pending, i, i+1)
+	}
+	return false, notSentError(ctx.Err())
+}
+
+// writeHeld writes data with the turn held, then passes the turn on.
+func (w *writer) writeHeld(ctx context.Context, data []byte) (bool, error) {
+	n, err := w.tryWrite(data)
+	if !errors.Is(err, errWouldBlock) {
+		if err != nil {
+			w.fail(err)
+		}
+		w.release(0)
+		return true, err
+	}
+	it := &outItem{data: data, taken: true, done: make(chan error, 1)}
+	if !w.background(func() { w.finish(data[n:], []*outItem{it}, 0) }) {
+		w.release(0)
+		return true, errClosing
+	}
+	select {
+	case err := <-it.done:
+		return true, err
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
+// writeAsync writes data without waiting: answers to the child's requests
+// and notifications, which must not hold up the read loop.
+func (s *Session) writeAsync(data []byte) {
+	w := s.w
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		s.log.Debug().Msg("dropping a message to the child: session closing")
+		return
+	}
+	w.pending = append(w.pending, &outItem{data: data})
+	if w.busy {
+		w.mu.Unlock()
+		return // the holder writes it
+	}
+	w.busy = true
+	w.mu.Unlock()
+	w.release(0)
+}
+
+// release writes the queued messages in batches, then passes the turn on.
+// After maxRounds batches, or when the pipe is full, a goroutine carries
+// on. rounds counts the batches the caller already wrote.
+func (w *writer) release(rounds int) {
+	for ; ; rounds++ {
+		if rounds >= maxRounds && w.hasPending() && w.background(func() { w.release(0) }) {
 			return
 		}
-		w.mu.Unlock()
-		var buf []byte
-		for _, m := range batch {
-			buf = append(buf, m...)
+		batch := w.takeBatch()
+		if batch == nil {
+			return // the turn is free
+		}
+		buf := w.scratch[:0]
+		for _, it := range batch {
+			buf = append(buf, it.data...)
+		}
+		if cap(buf) <= 64<<10 {
+			w.scratch = buf
 		}
 		n, err := w.tryWrite(buf)
-		if errors.Is(err, errWouldBlock) && w.background(func() { w.finish(buf[n:], nil) }) {
-			return
+		if errors.Is(err, errWouldBlock) {
+			rest := append([]byte(nil), buf[n:]...)
+			if w.background(func() { w.finish(rest, batch, rounds+1) }) {
+				return
+			}
+			err = errInterrupted
 		}
 		if err != nil {
 			w.fail(err)
 		}
+		notify(batch, err)
 	}
 }
 
-// finish writes the rest of a message, waiting for the pipe, then releases
-// the turn. The turn must be held; report, if not nil, receives the
-// write's outcome before the turn is passed on.
-func (w *writer) finish(rest []byte, report chan<- error) {
+// takeBatch returns the queued messages, marked taken, or nil after
+// passing the turn on when there are none (or the writer cannot write).
+func (w *writer) takeBatch() []*outItem {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) == 0 || w.closed || w.err != nil {
+		fail := w.err
+		if w.closed {
+			fail = errClosing
+		}
+		notify(w.pending, fail)
+		w.pending = nil
+		w.busy = false
+		return nil
+	}
+	batch := w.pending
+	w.pending = nil
+	for _, it := range batch {
+		it.taken = true
+	}
+	return batch
+}
+
+// hasPending reports whether messages are queued.
+func (w *writer) hasPending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) > 0
+}
+
+func notify(items []*outItem, err error) {
+	for _, it := range items {
+		if it.done != nil {
+			it.done <- err
+		}
+	}
+}
+
+// finish writes the rest of a batch, waiting for the pipe, reports the
+// outcome to the batch's callers and writes what queued meanwhile.
+func (w *writer) finish(rest []byte, batch []*outItem, rounds int) {
 	_, err := w.out.Write(rest)
 	if err != nil {
 		w.fail(err)
 	}
-	if report != nil {
-		report <- err
-	}
-	w.release()
+	notify(batch, err)
+	w.release(rounds)
 }
 
 // fail records the first write error.
@@ -182,75 +307,13 @@ func (w *writer) rawWrite(fd uintptr) bool {
 	return true
 }
 
-// shutdown stops the writer: callers waiting for the turn fail as not sent,
-// later writes too. A write in progress finishes or fails when the
-// child's stdin is closed.
+// shutdown stops the writer: queued messages fail as not sent, later
+// writes too. A write in progress finishes or fails when the child's
+// stdin is closed.
 func (w *writer) shutdown() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
 	w.closed = true
+	notify(w.pending, errClosing)
 	w.pending = nil
-	close(w.closing)
-}
-
-// write writes data (one whole line) to the child. sent reports whether the
-// write began: if not, err wraps ErrNotSent. If sent and err is non-nil,
-// either the write failed or ctx ended while it was in progress.
-func (s *Session) write(ctx context.Context, data []byte) (sent bool, err error) {
-	w := s.w
-	if err := w.acquire(ctx); err != nil {
-		return false, err
-	}
-	w.mu.Lock()
-	werr := w.err
-	w.mu.Unlock()
-	if werr != nil {
-		w.release()
-		return true, werr
-	}
-	n, err := w.tryWrite(data)
-	if !errors.Is(err, errWouldBlock) {
-		if err != nil {
-			w.fail(err)
-		}
-		w.release()
-		return true, err
-	}
-	done := make(chan error, 1)
-	if !w.background(func() { w.finish(data[n:], done) }) {
-		w.release()
-		return true, errClosing
-	}
-	select {
-	case err := <-done:
-		return true, err
-	case <-ctx.Done():
-		return true, ctx.Err()
-	}
-}
-
-// writeAsync writes data without waiting: answers to the child's requests
-// and notifications, which must not hold up the read loop. If the turn is
-// taken, its holder writes data before passing it on.
-func (s *Session) writeAsync(data []byte) {
-	w := s.w
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		s.log.Debug().Msg("dropping a message to the child: session closing")
-		return
-	}
-	select {
-	case w.turn <- struct{}{}:
-	default:
-		w.pending = append(w.pending, data)
-		w.mu.Unlock()
-		return
-	}
-	w.pending = append(w.pending, data)
-	w.mu.Unlock()
-	w.release() // writes pending, data included
 }

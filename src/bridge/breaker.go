@@ -59,9 +59,12 @@ func newBreaker(cfg BreakerConfig, log zerolog.Logger, onChange func(gobreaker.S
 // not sent, session lost, or timed out. Tool errors (isError results) and
 // JSON-RPC errors answered by a child are the child working as designed.
 func isInfraFailure(err error) bool {
+	if err == nil {
+		return false // before rpcErr, which escapes: no allocation on success
+	}
 	var rpcErr *mcpconn.RPCError
 	switch {
-	case err == nil, errors.As(err, &rpcErr):
+	case errors.As(err, &rpcErr):
 		return false
 	case errors.Is(err, context.Canceled) && !errors.Is(err, mcpconn.ErrSessionLost):
 		return false

@@ -180,11 +180,15 @@ func (b *Bridge) attempt(ctx context.Context, p plan) (json.RawMessage, error) {
 		err = fmt.Errorf("attempt timed out after %v: %w", b.cfg.AttemptTimeout, err)
 	}
 	done(err)
-	var rpcErr *mcpconn.RPCError
-	if errors.As(err, &rpcErr) && rpcErr.Code == codeInvalidParams {
+	if err != nil && isInvalidParams(err) {
 		b.catalog.invalidate() // the child may no longer have the tool
 	}
 	return raw, err
+}
+
+func isInvalidParams(err error) bool {
+	var rpcErr *mcpconn.RPCError
+	return errors.As(err, &rpcErr) && rpcErr.Code == codeInvalidParams
 }
 
 // codeInvalidParams is JSON-RPC's "Invalid params", which MCP servers also

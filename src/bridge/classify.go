@@ -50,17 +50,18 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 	if req.RequestID != "" {
 		p.idemKey = "req\x00" + req.SessionID + "\x00" + req.RequestID + "\x00" + sum
 	}
-	rawArgs := req.Arguments
+	rawArgs := bytes.TrimSpace(req.Arguments)
 	if args == nil {
-		rawArgs = json.RawMessage(`{}`)
+		rawArgs = []byte(`{}`)
 	}
-	p.params, err = json.Marshal(struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-	}{req.Tool, rawArgs})
-	if err != nil {
-		return plan{}, fmt.Errorf("%w: encoding arguments: %w", ErrInvalidRequest, err)
-	}
+	// The name passed checkToolName, so it needs no escaping; the arguments
+	// were just decoded, so they are valid JSON (the session compacts them).
+	params := make([]byte, 0, len(`{"name":"","arguments":}`)+len(req.Tool)+len(rawArgs))
+	params = append(params, `{"name":"`...)
+	params = append(params, req.Tool...)
+	params = append(params, `","arguments":`...)
+	params = append(params, rawArgs...)
+	p.params = append(params, '}')
 	return p, nil
 }
 
@@ -119,11 +120,10 @@ func decodeArguments(raw json.RawMessage) (map[string]any, []byte, error) {
 
 // digest names a tool call by content, in bounded size.
 func digest(tool string, canon []byte) string {
-	h := sha256.New()
-	h.Write([]byte(tool))
-	h.Write([]byte{0})
-	h.Write(canon)
-	return hex.EncodeToString(h.Sum(nil))
+	var buf [512]byte
+	in := append(append(append(buf[:0], tool...), 0), canon...)
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:])
 }
 
 // lockContainers are the argument objects that may name targets, besides

@@ -120,6 +120,9 @@ func decodeID(raw json.RawMessage) (jsonrpc.ID, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return jsonrpc.ID{}, nil
 	}
+	if n, ok := smallInt(raw); ok { // ours: no decoding
+		return jsonrpc.MakeID(float64(n))
+	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return jsonrpc.ID{}, err
@@ -174,6 +177,22 @@ func appendJSONString(b []byte, s string) ([]byte, error) {
 		return b, err
 	}
 	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+}
+
+// smallInt parses a JSON integer of at most 15 digits (exact as a float64,
+// as encoding/json would have read it) without a sign or leading zero.
+func smallInt(raw []byte) (int64, bool) {
+	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // encodeMessage renders msg as one line, newline included.

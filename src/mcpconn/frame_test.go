@@ -208,3 +208,23 @@ func FuzzAppendRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeIDFastPath: small integers, read without encoding/json, give
+// the ids encoding/json would.
+func TestDecodeIDFastPath(t *testing.T) {
+	for _, raw := range []string{"0", "7", "123456789012345", "1234567890123456", "05", "-3", "1e2", "1.5", `"7"`, "null"} {
+		got, gotErr := decodeID(json.RawMessage(raw))
+		var want jsonrpc.ID
+		var v any
+		wantErr := json.Unmarshal([]byte(raw), &v)
+		if f, ok := v.(float64); ok && f != float64(int64(f)) {
+			wantErr = errors.New("not an integer")
+		}
+		if wantErr == nil {
+			want, wantErr = jsonrpc.MakeID(v)
+		}
+		if (gotErr != nil) != (wantErr != nil) || got != want {
+			t.Errorf("decodeID(%s) = %v, %v; want %v, %v", raw, got.Raw(), gotErr, want.Raw(), wantErr)
+		}
+	}
+}

@@ -44,8 +44,11 @@ func (p *Pool) Call(ctx context.Context, method string, params json.RawMessage) 
 
 // answered reports whether err (from a call) still means the child answered.
 func answered(err error) bool {
+	if err == nil {
+		return true // before rpcErr, which escapes: no allocation on success
+	}
 	var rpcErr *mcpconn.RPCError
-	return err == nil || errors.As(err, &rpcErr)
+	return errors.As(err, &rpcErr)
 }
 
 // acquire reserves an in-flight slot on the least busy ready child.

@@ -68,8 +68,8 @@ func parseFlags(args []string) (options, error) {
 	o := options{}
 	levels := fs.String("levels", "1,8,64", "comma-separated concurrency levels")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each level runs, per server")
-	fs.IntVar(&o.children, "children", 2, "stdio MCP children in the pool")
-	fs.IntVar(&o.inflight, "inflight", 16, "calls one child serves at once (pipelined)")
+	fs.IntVar(&o.children, "children", 1, "stdio MCP children in the pool (one child batches best on 2 cores)")
+	fs.IntVar(&o.inflight, "inflight", 32, "calls one child serves at once (pipelined)")
 	fs.BoolVar(&o.sdkChild, "sdk-child", false, "serve with go-sdk's mcp.Server child instead of the fast hand-written one")
 	fs.IntVar(&o.childGOGC, "child-gogc", 0, "GOGC for the MCP children (0: inherit)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")

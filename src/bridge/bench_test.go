@@ -11,9 +11,10 @@ import (
 // BenchmarkCall measures one echo call through the bridge, queue, pool and
 // a real child, sequentially and in parallel.
 func BenchmarkCall(b *testing.B) {
-	for _, par := range []bool{false, true} {
-		b.Run(fmt.Sprintf("parallel=%v", par), func(b *testing.B) {
-			e := newBenchEnv(b)
+	for _, c := range []struct{ par, fast bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		b.Run(fmt.Sprintf("parallel=%v/fast=%v", c.par, c.fast), func(b *testing.B) {
+			par := c.par
+			e := newBenchEnv(b, c.fast)
 			var n atomic.Int64
 			call := func() {
 				i := n.Add(1)
@@ -39,13 +40,17 @@ func BenchmarkCall(b *testing.B) {
 
 // BenchmarkPoolCall is the floor under BenchmarkCall: the pool alone.
 func BenchmarkPoolCall(b *testing.B) {
-	e := newBenchEnv(b)
-	i := 0
-	for b.Loop() {
-		i++
-		params, _ := json.Marshal(map[string]any{"name": "echo", "arguments": map[string]int{"i": i}})
-		if _, err := e.pool.Call(context.Background(), "tools/call", params); err != nil {
-			b.Fatal(err)
-		}
+	for _, fast := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fast=%v", fast), func(b *testing.B) {
+			e := newBenchEnv(b, fast)
+			i := 0
+			for b.Loop() {
+				i++
+				params, _ := json.Marshal(map[string]any{"name": "echo", "arguments": map[string]int{"i": i}})
+				if _, err := e.pool.Call(context.Background(), "tools/call", params); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

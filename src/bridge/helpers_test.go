@@ -35,6 +35,7 @@ type env struct {
 
 type envOptions struct {
 	children int // fixed pool size; 0 means 2
+	fast     bool // pooltest's fast child (echo only) instead of go-sdk's
 	bridge   bridge.Config
 	pool     pool.Config
 }
@@ -50,7 +51,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e := &env{t: t, events: filepath.Join(t.TempDir(), "events.jsonl")}
 	pc := o.pool
 	pc.Command = pooltest.Command()
-	pc.Env = pooltest.Env(pooltest.ChildOptions{File: e.events})
+	pc.Env = pooltest.Env(pooltest.ChildOptions{File: e.events, Fast: o.fast})
 	pc.MinSessions, pc.MaxSessions, pc.TargetSessions = n, n, n
 	if pc.RestartBackoffMin == 0 {
 		pc.RestartBackoffMin, pc.RestartBackoffMax = 20*time.Millisecond, 200*time.Millisecond
@@ -202,7 +203,11 @@ func collect(chs ...<-chan callResult) []callResult {
 	return out
 }
 
-// newBenchEnv is newEnv for benchmarks: as many children as CPUs.
-func newBenchEnv(b *testing.B) *env {
+// newBenchEnv is newEnv for benchmarks: as many children as CPUs, or one
+// pipelined fast child.
+func newBenchEnv(b *testing.B, fast bool) *env {
+	if fast {
+		return newEnv(b, envOptions{children: 1, fast: true, pool: pool.Config{MaxInflightPerSession: 32}})
+	}
 	return newEnv(b, envOptions{children: runtime.NumCPU()})
 }

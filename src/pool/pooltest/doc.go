@@ -18,7 +18,9 @@
 // answering process), roots (asks the client for roots/list) and log (sends
 // notifications/message). [ChildOptions] make a child that fails
 // initialize, exits at once, starts slowly, ignores stdin close or SIGTERM,
-// or spawns a grandchild. The child appends JSON [Event] lines to
+// or spawns a grandchild. ChildOptions.Fast swaps go-sdk's server for a
+// small hand-written one (echo only, pipelined answers written together)
+// whose cost per call is low enough for load tests to measure the bridge. The child appends JSON [Event] lines to
 // ChildOptions.File so tests can check order, overlap, exactly-once
 // execution, received cancellations and which processes ever ran;
 // [ReadEvents] parses them, and [ProcessGone] and [NoLeakedGoroutines]

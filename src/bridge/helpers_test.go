@@ -34,7 +34,7 @@ type env struct {
 }
 
 type envOptions struct {
-	children int // fixed pool size; 0 means 2
+	children int  // fixed pool size; 0 means 2
 	fast     bool // pooltest's fast child (echo only) instead of go-sdk's
 	bridge   bridge.Config
 	pool     pool.Config

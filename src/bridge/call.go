@@ -71,18 +71,20 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		Locks:          p.locks,
 		DedupKey:       p.dedupKey,
 		IdempotencyKey: p.idemKey,
+		// The queue's ctx does not carry the caller's deadline (it is
+		// shared by every caller of a deduplicated read): apply the first
+		// caller's.
+		Deadline: deadline,
 		Run: func(rctx context.Context) (json.RawMessage, error) {
 			if p.kind == KindWrite {
 				// A write that started runs to its end (or deadline) even if
 				// its caller leaves: cancelling it in the child would leave
 				// its effect unknown, and its entity locks must be held until
 				// the child is done with it.
-				rctx = context.WithoutCancel(rctx)
+				rctx, cancel := context.WithDeadline(context.WithoutCancel(rctx), deadline)
+				defer cancel()
+				return b.execute(rctx, p, &attempts)
 			}
-			// The queue's ctx carries no deadline (it is shared by every
-			// caller of a deduplicated read): apply the first caller's.
-			rctx, cancel := context.WithDeadline(rctx, deadline)
-			defer cancel()
 			return b.execute(rctx, p, &attempts)
 		},
 	})

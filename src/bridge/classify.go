@@ -102,7 +102,16 @@ func decodeArguments(raw json.RawMessage) (map[string]any, []byte, error) {
 	if trimmed[0] != '{' {
 		return nil, nil, fmt.Errorf("%w: arguments must be a JSON object", ErrInvalidRequest)
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if json.Valid(trimmed) { // the common case, decoded without a json.Decoder's buffers
+		if args, ok := parseObject(trimmed); ok {
+			canon, err := json.Marshal(args) // encoding/json sorts map keys
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
+			}
+			return args, canon, nil
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed)) // and its precise errors
 	dec.UseNumber()
 	var args map[string]any
 	if err := dec.Decode(&args); err != nil {

@@ -55,6 +55,11 @@ type Job struct {
 	// context and is cancelled when every caller waiting for the job has
 	// gone. It must not be nil.
 	Run func(ctx context.Context) (json.RawMessage, error)
+
+	// Deadline, if set, also ends Run's ctx (the first caller's, for a job
+	// that callers share). It spares a caller wrapping Run's ctx in one more
+	// context.WithDeadline: callers' own deadlines do not reach Run.
+	Deadline time.Time
 }
 
 // Outcome describes a job's result as seen by one caller. Value may be shared

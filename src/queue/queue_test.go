@@ -375,3 +375,34 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestJobDeadline: Run's ctx ends at the job's Deadline, while the caller's
+// own deadline does not reach Run.
+func TestJobDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{})
+		start := time.Now()
+		var runDeadline time.Time
+		var hasDeadline bool
+		out, err := q.Do(t.Context(), Job{Deadline: start.Add(3 * time.Second), Run: func(ctx context.Context) (json.RawMessage, error) {
+			runDeadline, hasDeadline = ctx.Deadline()
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}})
+		if !errors.Is(err, context.DeadlineExceeded) || out.Value != nil {
+			t.Errorf("Do = %s, %v; want context.DeadlineExceeded", out.Value, err)
+		}
+		if !hasDeadline || !runDeadline.Equal(start.Add(3*time.Second)) || time.Since(start) != 3*time.Second {
+			t.Errorf("Run's deadline %v (%v), ended after %v; want the job's, 3s", runDeadline, hasDeadline, time.Since(start))
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		_, _ = q.Do(ctx, Job{Run: func(ctx context.Context) (json.RawMessage, error) {
+			_, hasDeadline = ctx.Deadline()
+			return nil, nil
+		}})
+		if hasDeadline {
+			t.Error("a job without Deadline got its caller's deadline")
+		}
+	})
+}

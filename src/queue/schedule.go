@@ -115,6 +115,9 @@ func (q *Queue) startLocked(c *call, now time.Time) {
 	c.ran = true
 	q.running++
 	ctx, cancel := context.WithCancel(c.values)
+	if !c.job.Deadline.IsZero() {
+		ctx, cancel = context.WithDeadline(c.values, c.job.Deadline)
+	}
 	c.cancel = cancel
 	q.metrics.wait.Observe(now.Sub(c.arrived).Seconds())
 	q.wg.Add(1)

@@ -129,7 +129,16 @@ func call(client *http.Client, t target, w, i int, payload []byte) error {
 }
 
 // checkEcho verifies that a bridge answer carries worker w's i-th arguments.
+// The usual answer is recognised without decoding it (the fast child echoes
+// the arguments byte for byte and the bridge passes them through), so that
+// the client's own cost, shared with the servers on this machine, stays
+// close to the bare check's; anything else is decoded.
 func checkEcho(w, i int, data []byte) error {
+	want := fmt.Appendf(make([]byte, 0, 64), `"structuredContent":{"w":%d,"i":%d}`, w, i)
+	if bytes.HasPrefix(data, []byte(`{"jsonrpc":"2.0",`)) && bytes.Contains(data, want) &&
+		!bytes.Contains(data, []byte(`"isError":true`)) && json.Valid(data) {
+		return nil
+	}
 	var ans struct {
 		Result struct {
 			StructuredContent struct {

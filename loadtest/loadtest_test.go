@@ -55,6 +55,8 @@ func TestCheckEcho(t *testing.T) {
 		t.Errorf("correct answer refused: %v", err)
 	}
 	for _, bad := range []string{
+		`{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"w":3,"i":7}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"\"structuredContent\":{\"w\":3,\"i\":7}"}]}}`,
 		`{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"w":3,"i":8}}}`,
 		`{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"w":3,"i":7},"isError":true}}`,
 		`{"result":{}}`, `oops`,

@@ -21,7 +21,8 @@ type Queue struct {
 	cfg     Config
 	log     zerolog.Logger
 	metrics *metrics
-	wg      sync.WaitGroup // running calls; Run waits for them
+	wg      sync.WaitGroup // workers; Run waits for them
+	quit    chan struct{}  // closed when Run stops: idle workers exit
 
 	mu          sync.Mutex // guards everything below
 	started     bool       // Run was called: calls may start
@@ -35,6 +36,7 @@ type Queue struct {
 	idem        idemStore
 	maxSeen     int
 	counters    Counters
+	idle        []*worker // workers waiting for a call
 }
 
 // New returns a Queue configured by cfg, which it copies. Jobs submitted
@@ -48,6 +50,7 @@ func New(cfg Config) (*Queue, error) {
 		cfg:         cfg,
 		log:         cfg.Logger,
 		concurrency: cfg.Concurrency,
+		quit:        make(chan struct{}),
 		keys:        make(map[string][]*call),
 		dedup:       make(map[string]*call),
 		idem:        newIdemStore(cfg.IdempotencyTTL, cfg.MaxIdempotencyKeys),
@@ -78,6 +81,8 @@ func (q *Queue) Run(ctx context.Context) error {
 
 	q.mu.Lock()
 	q.closed = true
+	close(q.quit)
+	q.idle = nil
 	dropped, running := len(q.queued), q.running
 	for _, c := range slices.Clone(q.queued) {
 		q.dropLocked(c, ErrClosed)
@@ -216,7 +221,6 @@ func (q *Queue) leaveLocked(c *call) {
 
 // execute runs c and records its outcome.
 func (q *Queue) execute(ctx context.Context, c *call) {
-	defer q.wg.Done()
 	val, err := q.runJob(ctx, c)
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -120,8 +120,7 @@ func (q *Queue) startLocked(c *call, now time.Time) {
 	}
 	c.cancel = cancel
 	q.metrics.wait.Observe(now.Sub(c.arrived).Seconds())
-	q.wg.Add(1)
-	go q.execute(ctx, c)
+	q.runLocked(ctx, c)
 }
 
 // finishLocked records the outcome of running call c and frees its slot and

@@ -84,6 +84,14 @@ type wireMessage struct {
 // notification) or *jsonrpc.Response. It follows jsonrpc.DecodeMessage but
 // with encoding/json, which allocates far less per message.
 func decodeMessage(line []byte) (jsonrpc.Message, error) {
+	if resp, ok := decodeResult(line); ok {
+		return resp, nil
+	}
+	return decodeSlow(line)
+}
+
+// decodeSlow is decodeMessage with encoding/json, for every message.
+func decodeSlow(line []byte) (jsonrpc.Message, error) {
 	if len(line) > 0 && line[0] == '[' {
 		return nil, errors.New("JSON-RPC batches are not supported on stdio")
 	}
@@ -177,6 +185,36 @@ func appendJSONString(b []byte, s string) ([]byte, error) {
 		return b, err
 	}
 	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+}
+
+// decodeResult decodes the usual answer, {"jsonrpc":"2.0","id":N,
+// "result":...}, with one validating scan and no encoding/json decoding.
+// ok is false for anything else, which decodeMessage then decodes.
+func decodeResult(line []byte) (resp *jsonrpc.Response, ok bool) {
+	const prefix, member = `{"jsonrpc":"2.0","id":`, `,"result":`
+	rest, found := bytes.CutPrefix(line, []byte(prefix))
+	if !found {
+		return nil, false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	id, isInt := smallInt(rest[:n])
+	body, found := bytes.CutPrefix(rest[n:], []byte(member))
+	body = bytes.TrimRight(body, " \t\r\n")
+	if !isInt || !found || len(body) < 2 || body[len(body)-1] != '}' {
+		return nil, false
+	}
+	result := bytes.TrimSpace(body[:len(body)-1])
+	if !json.Valid(result) { // a valid value followed by the closing brace: the line is valid too
+		return nil, false
+	}
+	jid, err := jsonrpc.MakeID(float64(id))
+	if err != nil {
+		return nil, false
+	}
+	return &jsonrpc.Response{ID: jid, Result: bytes.Clone(result)}, true
 }
 
 // smallInt parses a JSON integer of at most 15 digits (exact as a float64,

@@ -228,3 +228,26 @@ func TestDecodeIDFastPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeResult: the fast path for results decodes as the general path
+// does, and declines what it cannot decode exactly.
+func FuzzDecodeResult(f *testing.F) {
+	f.Add(`{"jsonrpc":"2.0","id":12,"result":{"content":[{"type":"text","text":"}"}]}}`)
+	f.Add(`{"jsonrpc":"2.0","id":1,"result":{},"error":null}`)
+	f.Add(`{"jsonrpc":"2.0","id":07,"result":{}}`)
+	f.Add(`{"jsonrpc":"2.0","id":3,"result":[1] }`)
+	f.Fuzz(func(t *testing.T, line string) {
+		fast, ok := decodeResult([]byte(line))
+		if !ok {
+			return
+		}
+		slow, err := decodeSlow([]byte(line))
+		if err != nil {
+			t.Fatalf("fast path accepted %s, general path: %v", line, err)
+		}
+		resp, isResp := slow.(*jsonrpc.Response)
+		if !isResp || resp.ID != fast.ID || !bytes.Equal(resp.Result, fast.Result) || resp.Error != nil {
+			t.Errorf("decodeResult(%s) = %v %s, general path %+v", line, fast.ID.Raw(), fast.Result, slow)
+		}
+	})
+}

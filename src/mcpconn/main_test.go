@@ -2,7 +2,6 @@ package mcpconn_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sync"
@@ -95,33 +94,12 @@ func (f *fixture) waitEvent(t *testing.T, match func(pooltest.Event) bool) poolt
 	return pooltest.Event{}
 }
 
-// callTool calls tools/call and returns the parsed result.
+// callTool calls tools/call and parses the result.
 func callTool(ctx context.Context, s *mcpconn.Session, name string, args any) (toolResult, error) {
-	params, _ := json.Marshal(map[string]any{"name": name, "arguments": args})
-	raw, err := s.Call(ctx, "tools/call", params)
-	if err != nil {
-		return toolResult{}, err
-	}
-	var r toolResult
-	err = json.Unmarshal(raw, &r)
-	return r, err
+	return pooltest.CallTool(ctx, s, name, args)
 }
 
-type toolResult struct {
-	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content"`
-	StructuredContent json.RawMessage `json:"structuredContent"`
-	IsError           bool            `json:"isError"`
-}
-
-func (r toolResult) text() string {
-	if len(r.Content) == 0 {
-		return ""
-	}
-	return r.Content[0].Text
-}
+type toolResult = pooltest.ToolResult
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {

@@ -61,7 +61,7 @@ func TestConcurrentCallsOnOneSession(t *testing.T) {
 				errs <- fmt.Errorf("call %d: %w", i, err)
 				return
 			}
-			if got := r.text(); got != want {
+			if got := r.Text(); got != want {
 				errs <- fmt.Errorf("call %d: got %s, want %s", i, got, want)
 			}
 		})
@@ -188,7 +188,7 @@ func TestChildRequests(t *testing.T) {
 	s := f.start(t, f.config(pooltest.ChildOptions{}))
 
 	r, err := callTool(t.Context(), s, "roots", nil)
-	if err != nil || !r.IsError || !strings.Contains(r.text(), "method not found") {
+	if err != nil || !r.IsError || !strings.Contains(r.Text(), "method not found") {
 		t.Errorf("roots without handler: %+v, %v; want the child to see method not found", r, err)
 	}
 	ctx := mcpconn.WithHandlers(t.Context(), &mcpconn.Handlers{
@@ -200,7 +200,7 @@ func TestChildRequests(t *testing.T) {
 		},
 	})
 	r, err = callTool(ctx, s, "roots", nil)
-	if err != nil || r.IsError || !strings.Contains(r.text(), "file:///config") {
+	if err != nil || r.IsError || !strings.Contains(r.Text(), "file:///config") {
 		t.Errorf("roots with handler: %+v, %v; want the handler's roots", r, err)
 	}
 }

@@ -120,32 +120,12 @@ func (h *harness) waitStats(t *testing.T, what string, ok func(pool.Stats) bool)
 	return s
 }
 
-// callTool calls tools/call through the pool and parses the result.
+// callTool calls tools/call and parses the result.
 func callTool(ctx context.Context, p *pool.Pool, name string, args any) (toolResult, error) {
-	params, _ := json.Marshal(map[string]any{"name": name, "arguments": args})
-	raw, err := p.Call(ctx, "tools/call", params)
-	if err != nil {
-		return toolResult{}, err
-	}
-	var r toolResult
-	err = json.Unmarshal(raw, &r)
-	return r, err
+	return pooltest.CallTool(ctx, p, name, args)
 }
 
-type toolResult struct {
-	Content []struct {
-		Text string `json:"text"`
-	} `json:"content"`
-	StructuredContent json.RawMessage `json:"structuredContent"`
-	IsError           bool            `json:"isError"`
-}
-
-func (r toolResult) text() string {
-	if len(r.Content) == 0 {
-		return ""
-	}
-	return r.Content[0].Text
-}
+type toolResult = pooltest.ToolResult
 
 // counterPid calls the counter tool and returns the answering child's pid.
 func counterPid(t *testing.T, p *pool.Pool) int {

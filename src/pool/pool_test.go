@@ -80,8 +80,8 @@ func runEchoes(t *testing.T, p *pool.Pool, n int) {
 			switch {
 			case err != nil:
 				errs <- fmt.Errorf("call %d: %w", i, err)
-			case r.text() != want:
-				errs <- fmt.Errorf("call %d got %s, want %s", i, r.text(), want)
+			case r.Text() != want:
+				errs <- fmt.Errorf("call %d got %s, want %s", i, r.Text(), want)
 			}
 		})
 	}

@@ -22,7 +22,7 @@ func TestGracefulStopDrains(t *testing.T) {
 	for _, note := range []string{"a", "b"} {
 		wg.Go(func() {
 			r, err := callTool(t.Context(), h.p, "write", map[string]any{"entity_id": "light." + note, "ms": 300, "note": note})
-			if err != nil || r.text() != "wrote light."+note+" "+note {
+			if err != nil || r.Text() != "wrote light."+note+" "+note {
 				t.Errorf("write %s during shutdown: %+v, %v", note, r, err)
 			}
 		})

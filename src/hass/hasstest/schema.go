@@ -44,12 +44,12 @@ func validateFields(m map[string]any, schema []field) string {
 			continue
 		}
 		if msg := checkKind(v, f.kind); msg != "" {
-			errs = append(errs, fmt.Sprintf("%s for dictionary value @ data['%s']. Got %s", msg, f.name, pyRepr(v)))
+			errs = append(errs, fmt.Sprintf("%s for dictionary value @ data['%s']. Got %s", msg, f.name, pyReprOf(v)))
 		}
 	}
 	for k, v := range m {
 		if !known[k] {
-			errs = append(errs, fmt.Sprintf("extra keys not allowed @ data['%s']. Got %s", k, pyRepr(v)))
+			errs = append(errs, fmt.Sprintf("extra keys not allowed @ data['%s']. Got %s", k, pyReprOf(v)))
 		}
 	}
 	return joinSorted(errs)
@@ -101,14 +101,14 @@ func entityIDList(v any) ([]string, string) {
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, "Entity ID " + pyRepr(e) + " is an invalid entity ID"
+				return nil, "Entity ID " + pyReprOf(e) + " is an invalid entity ID"
 			}
 			raw = append(raw, strings.TrimSpace(s))
 		}
 	case nil:
 		return nil, ""
 	default:
-		return nil, "Entity ID " + pyRepr(v) + " is an invalid entity ID"
+		return nil, "Entity ID " + pyReprOf(v) + " is an invalid entity ID"
 	}
 	out := make([]string, 0, len(raw))
 	for _, id := range raw {
@@ -166,43 +166,6 @@ func floatValue(v any) (float64, bool) {
 func joinSorted(errs []string) string {
 	slices.Sort(errs)
 	return strings.Join(errs, "\n")
-}
-
-// pyRepr renders a JSON value as Python's repr would, for error messages.
-func pyRepr(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if v {
-			return "True"
-		}
-		return "False"
-	case json.Number:
-		return v.String()
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case string:
-		return pyStr(v)
-	case []any:
-		parts := make([]string, len(v))
-		for i, e := range v {
-			parts[i] = pyRepr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = pyStr(k) + ": " + pyRepr(v[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return fmt.Sprint(v)
 }
 
 // pyStr is repr() of a str: single quotes unless the text holds one and no

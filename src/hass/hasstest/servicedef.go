@@ -136,7 +136,7 @@ func (f *fieldDef) check(v any) string {
 			return checkNumber(v, opts)
 		case "boolean":
 			if _, ok := boolValue(v); !ok {
-				return "invalid boolean value " + pyRepr(v)
+				return "invalid boolean value " + pyReprOf(v)
 			}
 		case "text", "time", "datetime", "template":
 			if _, ok := v.(string); !ok {

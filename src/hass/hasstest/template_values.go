@@ -1,6 +1,7 @@
 package hasstest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -98,6 +99,8 @@ func pyStrOf(v any) string {
 		return pyFloatRepr(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case json.Number:
+		return v.String()
 	case stateVal:
 		return fmt.Sprintf("<template TemplateState(<state %s=%s; %s @ %s>)>", v.st.EntityID, v.st.State, attrsRepr(v.st), isoTime(v.st.LastChanged))
 	case domainVal:

@@ -259,24 +259,24 @@ func (c *conn) authenticate() bool {
 func checkAuthMessage(msg any) (token, problem string) {
 	m, ok := msg.(map[string]any)
 	if !ok {
-		return "", "expected a dictionary. Got " + pyRepr(msg)
+		return "", "expected a dictionary. Got " + pyReprOf(msg)
 	}
 	var errs []string
 	for k, v := range m {
 		switch k {
 		case "type":
 			if v != "auth" {
-				errs = append(errs, "not a valid value for dictionary value @ data['type']. Got "+pyRepr(v))
+				errs = append(errs, "not a valid value for dictionary value @ data['type']. Got "+pyReprOf(v))
 			}
 		case "access_token", "api_password":
 			s, ok := v.(string)
 			if !ok {
-				errs = append(errs, "expected str for dictionary value @ data['"+k+"']. Got "+pyRepr(v))
+				errs = append(errs, "expected str for dictionary value @ data['"+k+"']. Got "+pyReprOf(v))
 			} else if k == "access_token" {
 				token = s
 			}
 		default:
-			errs = append(errs, "extra keys not allowed @ data['"+k+"']. Got "+pyRepr(v))
+			errs = append(errs, "extra keys not allowed @ data['"+k+"']. Got "+pyReprOf(v))
 		}
 	}
 	if _, ok := m["type"]; !ok {

@@ -12,7 +12,8 @@ import (
 const maxBodySize = 16 << 20
 
 // routes builds the HTTP handler: the WebSocket endpoint (authenticated in
-// band) and the REST API (Bearer token).
+// band), the REST API (Bearer token), and both again through the modelled
+// Supervisor proxy.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/websocket", s.serveWebSocket)
@@ -37,7 +38,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", s.rest(func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusNotFound, "404: Not Found")
 	}))
-	return mux
+	top := http.NewServeMux()
+	s.supervisorRoutes(top, mux)
+	top.Handle("/", mux)
+	return top
 }
 
 // rest wraps a REST handler: the latency knob, then the Bearer token check

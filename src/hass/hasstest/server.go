@@ -55,6 +55,8 @@ type Server struct {
 	latency atomic.Int64 // time.Duration
 	handler http.Handler
 
+	supervisorRequests atomic.Int64 // requests through /core/ (supervisor.go)
+
 	opMu     sync.Mutex // serialises Start, Stop, Restart and Close
 	lmu      sync.Mutex // guards addr, httpSrv, serveWG use, stopped, closed, active
 	addr     string

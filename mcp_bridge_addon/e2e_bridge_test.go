@@ -458,3 +458,49 @@ func waitRunning(t *testing.T, b *bridgeProc) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestServeAddonMode runs serve as the Supervisor starts it: SUPERVISOR_TOKEN
+// and SUPERVISOR_URL, options in options.json, and Home Assistant reached
+// only through the Supervisor's proxy (/core/api, /core/websocket), by the
+// bridge and by its children alike.
+func TestServeAddonMode(t *testing.T) {
+	supervisorToken := randomToken("supervisor-")
+	ha := hasstest.NewServer(t, hasstest.Options{Token: supervisorToken})
+	options := filepath.Join(t.TempDir(), "options.json")
+	writeFile(t, options, `{"log_level": "debug", "pool_min_sessions": 2, "pool_max_sessions": 2, "rate_limit_per_second": 0}`)
+	b := startBridge(t, map[string]string{envSupervisorToken: supervisorToken, envSupervisorURL: ha.URL(),
+		envOptions: options, envData: t.TempDir()})
+	b.waitSessions(t)
+	if !strings.Contains(b.stderr.String(), "addon") {
+		t.Errorf("the log does not say add-on mode:\n%s", b.stderr.String())
+	}
+	checkTurnOn(t, b, ha, "light.living_room_floor_lamp")
+	kids := children(t, b.cmd.Process.Pid)
+	// The bridge and each child hold one WebSocket through the proxy (a
+	// child connects in the background after its handshake: poll).
+	for deadline := time.Now().Add(10 * time.Second); ha.SupervisorRequests() < int64(1+len(kids)) &&
+		time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := ha.SupervisorRequests(); n < int64(1+len(kids)) {
+		t.Errorf("%d requests came through the Supervisor proxy, want at least %d (the bridge and %d children)",
+			n, 1+len(kids), len(kids))
+	}
+	for _, pid := range kids {
+		env := childEnviron(t, pid)
+		for _, want := range []string{envSupervisorURL + "=" + ha.URL(), envSupervisorToken + "=" + supervisorToken} {
+			if !slices.Contains(env, want) {
+				t.Errorf("child %d environment lacks %q", pid, want)
+			}
+		}
+		for _, kv := range env {
+			if strings.HasPrefix(kv, envHassURL+"=") && kv != envHassURL+"=" {
+				t.Errorf("child %d has %q: it must reach Home Assistant through the Supervisor", pid, kv)
+			}
+		}
+	}
+	b.stopAndCheckChildren(t, kids)
+	if strings.Contains(b.stderr.String(), supervisorToken) {
+		t.Error("the log holds SUPERVISOR_TOKEN")
+	}
+}

@@ -51,6 +51,11 @@ type Config struct {
 	HealthCheckInterval time.Duration
 	// HealthCheckTimeout bounds each ping. If zero, 10s.
 	HealthCheckTimeout time.Duration
+	// HealthCheckFailures is how many pings in a row a child may miss
+	// before it is replaced. One is not enough: a child that serves one
+	// request at a time, or a moment of load, can miss a ping while it is
+	// still doing useful work that a restart would lose. If zero, 2.
+	HealthCheckFailures int
 	// MaxInflightPerSession is how many calls one child serves at once. If
 	// zero, 1: everything a child sends back then belongs to that call.
 	MaxInflightPerSession int
@@ -90,6 +95,9 @@ func (c *Config) Validate() error {
 	if d.MaxInflightPerSession < 1 {
 		errs = append(errs, fmt.Errorf("pool: MaxInflightPerSession %d must be at least 1", d.MaxInflightPerSession))
 	}
+	if d.HealthCheckFailures < 1 {
+		errs = append(errs, fmt.Errorf("pool: HealthCheckFailures %d must be at least 1", d.HealthCheckFailures))
+	}
 	for name, v := range map[string]time.Duration{
 		"IdleTimeout": d.IdleTimeout, "ScaleInterval": d.ScaleInterval, "ScaleUpLatency": d.ScaleUpLatency,
 		"HealthCheckTimeout": d.HealthCheckTimeout, "StartTimeout": d.StartTimeout, "StopTimeout": d.StopTimeout,
@@ -126,6 +134,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxSessions, 10)
 	def(&c.TargetSessions, 5)
 	def(&c.MaxInflightPerSession, 1)
+	def(&c.HealthCheckFailures, 2)
 	if c.ScaleFactor == 0 {
 		c.ScaleFactor = 1.5
 	}

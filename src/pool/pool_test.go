@@ -177,6 +177,34 @@ func TestHungChildReplaced(t *testing.T) {
 	}
 }
 
+// TestStalledChildKept checks that a child missing one health check, and
+// answering the next, is kept with the work it was doing.
+func TestStalledChildKept(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
+		c.MinSessions, c.MaxSessions, c.TargetSessions = 1, 1, 1
+		c.HealthCheckInterval = 100 * time.Millisecond
+		c.HealthCheckTimeout = time.Second
+	})
+	pid := counterPid(t, h.p)
+	// The first ping waits out the stall and times out; the next is read
+	// when the stall ends and answered well within its timeout.
+	if _, err := callTool(t.Context(), h.p, "stall", map[string]any{"ms": 1500}); err != nil {
+		t.Fatalf("stall: %v", err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(h.logs.String(), "missed a health check"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no missed health check logged:\n%s", h.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if next := counterPid(t, h.p); next != pid {
+		t.Errorf("after one missed ping the call was answered by %d, want the same child %d", next, pid)
+	}
+	if strings.Contains(h.logs.String(), "failed its health check") {
+		t.Errorf("the stalled child was replaced:\n%s", h.logs)
+	}
+}
+
 func TestStartFailuresFailFast(t *testing.T) {
 	var rpcErr *mcpconn.RPCError
 	tests := []struct {

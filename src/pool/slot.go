@@ -93,6 +93,7 @@ func (p *Pool) startFailed(sl *slot, err error) {
 // serve health-checks sess until it must stop, and says why.
 func (p *Pool) serve(ctx context.Context, sl *slot, sess *mcpconn.Session) endReason {
 	var tick <-chan time.Time
+	missed := 0 // health checks missed in a row
 	if p.cfg.HealthCheckInterval > 0 {
 		t := time.NewTicker(p.cfg.HealthCheckInterval)
 		defer t.Stop()
@@ -109,9 +110,16 @@ func (p *Pool) serve(ctx context.Context, sl *slot, sess *mcpconn.Session) endRe
 			return endLost
 		case <-tick:
 			if err := p.healthCheck(sess); err != nil {
-				p.log.Warn().Err(err).Str("child", sess.Name()).Int("pid", sess.Pid()).Msg("child failed its health check")
-				return endUnhealthy
+				missed++
+				p.log.Warn().Err(err).Str("child", sess.Name()).Int("pid", sess.Pid()).
+					Int("missed", missed).Int("allowed", p.cfg.HealthCheckFailures).Msg("child missed a health check")
+				if missed >= p.cfg.HealthCheckFailures {
+					p.log.Warn().Str("child", sess.Name()).Int("pid", sess.Pid()).Msg("child failed its health check")
+					return endUnhealthy
+				}
+				continue
 			}
+			missed = 0
 		}
 	}
 }

@@ -42,6 +42,8 @@ type child struct {
 	rec     *recorder
 	hung    atomic.Bool
 	counter atomic.Int64
+	// stallUntil (Unix ns) holds back what the child reads until then.
+	stallUntil atomic.Int64
 }
 
 func serve(opts ChildOptions) int {
@@ -63,7 +65,7 @@ func serve(opts ChildOptions) int {
 	if opts.Fast {
 		err = c.serveFast(os.Stdin, os.Stdout)
 	} else {
-		t := &mcp.IOTransport{Reader: &gateReader{r: os.Stdin, hung: &c.hung}, Writer: nopCloser{os.Stdout}}
+		t := &mcp.IOTransport{Reader: &gateReader{r: os.Stdin, hung: &c.hung, stallUntil: &c.stallUntil}, Writer: nopCloser{os.Stdout}}
 		err = c.server().Run(context.Background(), t)
 	}
 	fmt.Fprintf(os.Stderr, "pooltest child %d: stdin closed (%v)\n", os.Getpid(), err)
@@ -118,17 +120,27 @@ func (c *child) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 // gateReader stops reading for good once hung is set, so the child answers
-// nothing more, ping included, and never sees its stdin close.
+// nothing more, ping included, and never sees its stdin close. Until
+// stallUntil it holds back what it read, so requests (pings included) go
+// unanswered for a while and are answered late.
 type gateReader struct {
-	r    io.Reader
-	hung *atomic.Bool
+	r          io.Reader
+	hung       *atomic.Bool
+	stallUntil *atomic.Int64
 }
 
 func (g *gateReader) Read(p []byte) (int, error) {
 	if g.hung.Load() {
 		sleepForever()
 	}
-	return g.r.Read(p)
+	n, err := g.r.Read(p)
+	if g.hung.Load() {
+		sleepForever()
+	}
+	if d := time.Until(time.Unix(0, g.stallUntil.Load())); d > 0 {
+		time.Sleep(d)
+	}
+	return n, err
 }
 
 func (g *gateReader) Close() error { return nil }

@@ -11,7 +11,7 @@ import (
 )
 
 // Tools lists the names of the child's tools.
-var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "fail", "counter", "roots", "log"}
+var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "stall", "fail", "counter", "roots", "log"}
 
 // args holds every tool's arguments; each tool reads the fields it needs.
 type args struct {
@@ -53,6 +53,8 @@ func (c *child) addTools(s *mcp.Server) {
 		map[string]any{"entity_id": strProp, "ms": intProp, "note": strProp}, c.write)
 	add("crash", "Exits the process after after_ms milliseconds.", &mcp.ToolAnnotations{DestructiveHint: &no}, map[string]any{"after_ms": intProp}, c.crash)
 	add("hang", "Stops answering anything, ping included.", read, map[string]any{}, c.hang)
+	add("stall", "Answers, then reads nothing for ms milliseconds (pings go unanswered), then carries on.",
+		read, map[string]any{"ms": intProp}, c.stall)
 	add("fail", "Returns an isError result.", read, map[string]any{}, c.fail)
 	add("counter", "Counts calls per process; returns pid and count.", read, map[string]any{}, c.count)
 	add("roots", "Asks the client for roots/list.", read, map[string]any{}, c.roots)
@@ -131,6 +133,12 @@ func (c *child) hang(context.Context, *mcp.CallToolRequest, args) (*mcp.CallTool
 	c.hung.Store(true)
 	sleepForever()
 	return nil, nil
+}
+
+func (c *child) stall(_ context.Context, _ *mcp.CallToolRequest, a args) (*mcp.CallToolResult, error) {
+	c.rec.record(Event{Kind: "stall", Tool: "stall"})
+	c.stallUntil.Store(time.Now().Add(time.Duration(a.Ms) * time.Millisecond).UnixNano())
+	return textResult("stalling"), nil
 }
 
 func (c *child) fail(context.Context, *mcp.CallToolRequest, args) (*mcp.CallToolResult, error) {

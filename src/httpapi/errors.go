@@ -73,3 +73,10 @@ func recovery(log zerolog.Logger) gin.HandlerFunc {
 func notFound(c *gin.Context) {
 	writeError(c, http.StatusNotFound, CodeNotFound, "no route for "+c.Request.Method+" "+c.Request.URL.Path)
 }
+
+// methodNotAllowed answers a known path asked with the wrong method; gin
+// has already set the Allow header.
+func methodNotAllowed(c *gin.Context) {
+	writeError(c, http.StatusMethodNotAllowed, CodeNotFound,
+		c.Request.Method+" is not allowed on "+c.Request.URL.Path+"; use "+c.Writer.Header().Get("Allow"))
+}

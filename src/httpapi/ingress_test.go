@@ -113,3 +113,20 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownRouteAndMethod checks the JSON answers for an unknown path
+// (404) and for a known path asked with the wrong method (405 with Allow).
+func TestUnknownRouteAndMethod(t *testing.T) {
+	s := newTestServer(t, Config{Routes: func(api *gin.RouterGroup) {
+		api.POST("/thing", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	}})
+	r := do(s.Handler(), "GET", "/thing", "127.0.0.1:1", nil)
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" ||
+		!strings.Contains(r.body, `GET is not allowed on /thing; use POST`) {
+		t.Errorf("GET /thing: %d Allow=%q %s; want 405 naming POST", r.status, r.header.Get("Allow"), r.body)
+	}
+	r = do(s.Handler(), "GET", "/nothing", "127.0.0.1:1", nil)
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, "no route for GET /nothing") {
+		t.Errorf("GET /nothing: %d %s; want 404", r.status, r.body)
+	}
+}

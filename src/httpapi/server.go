@@ -149,6 +149,8 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	_ = e.SetTrustedProxies(nil) // the TCP peer is the client; never trust X-Forwarded-For
 	e.Use(logRequests(s.log, listener), recovery(s.log))
 	e.NoRoute(notFound)
+	e.HandleMethodNotAllowed = true
+	e.NoMethod(methodNotAllowed)
 	return e
 }
 

@@ -157,7 +157,7 @@ func TestProgressTokensRetagged(t *testing.T) {
 				defer mu.Unlock()
 				got[i] = append(got[i], method+" "+compactProgress(t, params))
 			}})
-			params := fmt.Sprintf(`{"name":"slow_read","arguments":{"ms":50},"_meta":{"progressToken":"tok"}}`)
+			params := `{"name":"slow_read","arguments":{"ms":50},"_meta":{"progressToken":"tok"}}`
 			if _, err := s.Call(ctx, "tools/call", json.RawMessage(params)); err != nil {
 				t.Errorf("call %d: %v", i, err)
 			}

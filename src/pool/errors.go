@@ -15,9 +15,9 @@ var (
 	ErrUnavailable = errors.New("pool: no MCP session available")
 )
 
-// closedError is what Call returns once the pool is stopping; the request
+// errClosed is what Call returns once the pool is stopping; the request
 // was not sent, so it may be retried elsewhere.
-var closedError = fmt.Errorf("%w (%w)", ErrClosed, mcpconn.ErrNotSent)
+var errClosed = fmt.Errorf("%w (%w)", ErrClosed, mcpconn.ErrNotSent)
 
 // unavailableError carries why children cannot start.
 type unavailableError struct{ cause error }

@@ -200,7 +200,7 @@ func (p *Pool) await(ctx context.Context, ready func() (bool, error)) error {
 // waiting is worthwhile.
 func (p *Pool) unavailableLocked() error {
 	if p.phase == phaseClosed {
-		return closedError
+		return errClosed
 	}
 	if p.startErr == nil {
 		return nil

@@ -60,9 +60,3 @@ func describeHA(e *hass.Error) string {
 	}
 	return "Home Assistant error (" + e.Code + "): " + msg
 }
-
-// isNotFound reports whether err is Home Assistant's "not found".
-func isNotFound(err error) bool {
-	var e *hass.Error
-	return errors.As(err, &e) && (e.StatusCode == 404 || e.Code == "not_found")
-}

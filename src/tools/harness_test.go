@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -236,5 +235,5 @@ func entityIDsOfRows(rows []entityRow) []string {
 
 func fmtArgs(args any) string {
 	b, _ := json.Marshal(args)
-	return fmt.Sprintf("%s", b)
+	return string(b)
 }

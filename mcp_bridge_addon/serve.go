@@ -144,20 +144,8 @@ func isLoopback(host string) bool {
 // whether the first handshake happened to be over.
 type connectedPinger struct{ client *hass.Client }
 
-// connectPoll is how often connectedPinger looks at the client's state.
-const connectPoll = 20 * time.Millisecond
-
 func (p connectedPinger) Ping(ctx context.Context) (time.Duration, error) {
-	if !p.client.Status().Connected {
-		t := time.NewTicker(connectPoll)
-		defer t.Stop()
-		for !p.client.Status().Connected {
-			select {
-			case <-ctx.Done():
-				return p.client.Ping(ctx) // fails at once, with the client's reason
-			case <-t.C:
-			}
-		}
-	}
+	// When ctx ends first, Ping fails at once with the client's reason.
+	_ = p.client.WaitConnected(ctx)
 	return p.client.Ping(ctx)
 }

@@ -19,6 +19,10 @@ func sessionStats(p *pool.Pool) func() bridge.SessionStats {
 	}
 }
 
+// sessionPoll is how often the health check looks at the pool while no
+// child is ready yet.
+const sessionPoll = 20 * time.Millisecond
+
 // bridgeHealth is the health check of serve: Home Assistant through the
 // bridge's own client (connectedPinger), and the pool's children, which
 // httpapi reports as "mcp_sessions".
@@ -33,7 +37,7 @@ type bridgeHealth struct {
 // whether the children come up rather than whether they already have. It
 // gives up at once when the pool reports that children cannot start.
 func (h bridgeHealth) HealthySessions(ctx context.Context) (int, error) {
-	t := time.NewTicker(connectPoll)
+	t := time.NewTicker(sessionPoll)
 	defer t.Stop()
 	for {
 		s := h.pool.Stats()

@@ -269,6 +269,15 @@ func (c *Client) current() *conn {
 	return c.cur
 }
 
+// WaitConnected waits until the client holds an authenticated connection,
+// or ctx ends (then the error wraps ErrUnavailable with the last failure).
+// Unlike Command, Ping does not wait: a health check that wants to tell
+// "connecting" from "down" waits here first, within its own deadline.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	_, err := c.waitConn(ctx)
+	return err
+}
+
 // waitConn returns the current connection, waiting for one until ctx ends.
 func (c *Client) waitConn(ctx context.Context) (*conn, error) {
 	for {

@@ -336,3 +336,25 @@ func TestNoGoroutineLeak(t *testing.T) {
 		t.Errorf("Status after Run = %+v, want disconnected", st)
 	}
 }
+
+// TestWaitConnected checks that WaitConnected gives up with ErrUnavailable
+// while Home Assistant is down and returns once the client has connected.
+func TestWaitConnected(t *testing.T) {
+	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv.Stop()
+	c := startClient(t, testConfig(t, srv))
+	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
+	defer cancel()
+	if err := c.WaitConnected(ctx); !errors.Is(err, hass.ErrUnavailable) {
+		t.Errorf("WaitConnected while down = %v, want ErrUnavailable", err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConnected(testCtx(t)); err != nil {
+		t.Fatalf("WaitConnected after restart: %v", err)
+	}
+	if !c.Status().Connected {
+		t.Error("Status().Connected = false after WaitConnected returned")
+	}
+}

@@ -64,8 +64,8 @@ func (r *registries) entitiesIn(deviceIDs, areaIDs []string) []string {
 	}
 	var out []string
 	for _, e := range r.entities {
-		if slices.Contains(deviceIDs, e.DeviceID) && e.DeviceID != "" ||
-			slices.Contains(areaIDs, r.entityArea(e)) && r.entityArea(e) != "" {
+		area := r.entityArea(e)
+		if e.DeviceID != "" && slices.Contains(deviceIDs, e.DeviceID) || area != "" && slices.Contains(areaIDs, area) {
 			out = append(out, e.ID)
 		}
 	}

@@ -83,12 +83,18 @@ func TestIdempotencyWaitsForRunningFirst(t *testing.T) {
 			t.Fatal("repeat returned while the first was running")
 		}
 		// The first caller leaves (a client timeout, then its retry): the
-		// execution goes on for the repeat.
+		// execution, which runs on the first caller's goroutine, goes on
+		// for the repeat, and the first caller returns when it ends.
 		cancel()
 		synctest.Wait()
-		recv(t, first)
+		if !pending(first) {
+			t.Fatal("first returned while running the call the repeat waits for")
+		}
 		close(g.release)
 		synctest.Wait()
+		if r := recv(t, first); !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("first Do = %v, want context.Canceled", r.err)
+		}
 		if r := recv(t, repeat); r.err != nil || string(r.out.Value) != `"v"` || !r.out.Replayed {
 			t.Fatalf("repeat = %+v, %v; want replayed \"v\"", r.out, r.err)
 		}

@@ -120,8 +120,11 @@ type call struct {
 	ran      bool // Run was called: the outcome may be replayed
 	orphaned bool // every caller left while it ran: its context is cancelled
 	cancel   context.CancelFunc
-	val      json.RawMessage
-	err      error
+	// inlineCtx is Run's context when the call started as it was admitted,
+	// for its caller to run it; admitLocked hands it over and clears it.
+	inlineCtx context.Context
+	val       json.RawMessage
+	err       error
 }
 
 // release drops what a done call no longer needs but an idempotency entry
@@ -143,6 +146,7 @@ type waiter struct {
 	arrived  time.Time
 	shared   bool
 	replayed bool
+	inline   context.Context // non-nil: the caller runs c with this context
 }
 
 // outcome returns the waiter's Outcome; c must be done.

@@ -37,6 +37,10 @@ type Queue struct {
 	maxSeen     int
 	counters    Counters
 	idle        []*worker // workers waiting for a call
+
+	// inline is the call admitLocked is admitting: if dispatching starts
+	// it at once, its caller runs it (see runInline) rather than a worker.
+	inline *call
 }
 
 // New returns a Queue configured by cfg, which it copies. Jobs submitted
@@ -104,11 +108,14 @@ func (q *Queue) SetConcurrency(n int) {
 }
 
 // Do runs j once a slot is free and its locks allow, and returns its
-// outcome. ctx bounds both the wait and the run: cancelled while j waits, j
-// is removed from the queue; cancelled while it runs, Run's context is
-// cancelled unless other callers share the job. Either way Do returns at once
-// with an error wrapping ctx.Err(). Do fails at once with ErrFull when
-// MaxSize jobs are waiting and with ErrClosed after Run has returned.
+// outcome. A job that can start as it arrives runs on the calling
+// goroutine; one that waits runs on a worker. ctx bounds both the wait and
+// the run: cancelled while j waits, j is removed from the queue and Do
+// returns at once; cancelled while it runs, Run's context is cancelled
+// unless other callers share the job, and Do returns at once, or, when the
+// job runs on the calling goroutine, once Run has returned. Either way the
+// error wraps ctx.Err(). Do fails at once with ErrFull when MaxSize jobs
+// are waiting and with ErrClosed after Run has returned.
 func (q *Queue) Do(ctx context.Context, j Job) (Outcome, error) {
 	keys, err := j.lockKeys()
 	if err != nil {
@@ -123,8 +130,11 @@ func (q *Queue) Do(ctx context.Context, j Job) (Outcome, error) {
 	q.mu.Lock()
 	w, out, err := q.admitLocked(ctx, j, keys)
 	q.mu.Unlock()
-	if w == nil {
+	switch {
+	case w == nil:
 		return out, err
+	case w.inline != nil:
+		return q.runInline(ctx, w)
 	}
 	return q.await(ctx, w)
 }
@@ -167,8 +177,12 @@ func (q *Queue) admitLocked(ctx context.Context, j Job, keys []string) (*waiter,
 		q.dedup[j.DedupKey] = c
 	}
 	q.idem.addLocked(j.IdempotencyKey, c)
+	q.inline = c
 	q.dispatchLocked()
-	return &waiter{c: c, arrived: now}, Outcome{}, nil
+	q.inline = nil
+	w := &waiter{c: c, arrived: now, inline: c.inlineCtx}
+	c.inlineCtx = nil
+	return w, Outcome{}, nil
 }
 
 // joinLocked adds a caller of priority p to the in-flight call c.
@@ -198,6 +212,32 @@ func (q *Queue) await(ctx context.Context, w *waiter) (Outcome, error) {
 		q.leaveLocked(c)
 		return Outcome{}, fmt.Errorf("queue: cancelled while running: %w", ctx.Err())
 	}
+}
+
+// runInline runs the call of w, which dispatching started as it arrived,
+// on the caller's goroutine: an uncontended call then costs no hand-off to a
+// worker and back, which on a small machine is a good share of a fast
+// call's latency. The caller leaving (ctx ending) has the effect it has in
+// await, dropping its share of the call, which cancels Run's context unless
+// other callers joined it; but Do returns only once Run has.
+func (q *Queue) runInline(ctx context.Context, w *waiter) (Outcome, error) {
+	defer q.wg.Done()
+	c := w.c
+	left := false // written under q.mu before the call is done, read after
+	stop := context.AfterFunc(ctx, func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if c.state == stateRunning {
+			left = true
+			q.leaveLocked(c)
+		}
+	})
+	q.execute(w.inline, c)
+	stop()
+	if left {
+		return Outcome{}, fmt.Errorf("queue: cancelled while running: %w", ctx.Err())
+	}
+	return w.outcome(), c.err
 }
 
 // leaveLocked removes a caller from c. The last one to leave removes c from

@@ -1,10 +1,13 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -405,4 +408,55 @@ func TestJobDeadline(t *testing.T) {
 			t.Error("a job without Deadline got its caller's deadline")
 		}
 	})
+}
+
+// TestWhereJobsRun checks that a job which can start as it arrives runs on
+// its caller's goroutine, and one that had to wait runs on a worker while
+// its caller waits.
+func TestWhereJobsRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{Concurrency: 1})
+		synctest.Wait() // Run has started: jobs may start as they arrive
+		g := newGate()
+		first := make(chan [2]uint64, 1)
+		go func() {
+			caller := goroutineID()
+			var runner uint64
+			q.Do(t.Context(), Job{Run: func(ctx context.Context) (json.RawMessage, error) {
+				runner = goroutineID()
+				return g.run("a")(ctx)
+			}})
+			first <- [2]uint64{caller, runner}
+		}()
+		synctest.Wait()
+		second := make(chan [2]uint64, 1)
+		go func() {
+			caller := goroutineID()
+			var runner uint64
+			q.Do(t.Context(), Job{Run: func(context.Context) (json.RawMessage, error) {
+				runner = goroutineID()
+				return nil, nil
+			}})
+			second <- [2]uint64{caller, runner}
+		}()
+		synctest.Wait()
+		close(g.release)
+		synctest.Wait()
+		if ids := <-first; ids[0] != ids[1] {
+			t.Errorf("uncontended job ran on goroutine %d, its caller is %d", ids[1], ids[0])
+		}
+		if ids := <-second; ids[0] == ids[1] || ids[1] == 0 {
+			t.Errorf("queued job ran on goroutine %d, its caller is %d; want a worker", ids[1], ids[0])
+		}
+	})
+}
+
+// goroutineID returns the current goroutine's id, read from its stack
+// header ("goroutine 42 [running]:").
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	id, _ := strconv.ParseUint(string(b[:bytes.IndexByte(b, ' ')]), 10, 64)
+	return id
 }

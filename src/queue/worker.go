@@ -2,7 +2,9 @@ package queue
 
 import "context"
 
-// A worker is a goroutine that runs calls one after another. Workers are
+// A worker is a goroutine that runs calls one after another. A call that
+// can start as it arrives is run by its caller instead (runInline); workers
+// run the calls that had to wait. Workers are
 // kept once started, idle between calls, so that starting a call costs a
 // hand-off rather than a new goroutine whose stack grows anew through the
 // job's deep call chain. There are never more workers than the most calls
@@ -18,8 +20,15 @@ type task struct {
 	ctx context.Context
 }
 
-// runLocked starts c on an idle worker, or on a new one.
+// runLocked starts c on an idle worker, or on a new one; or, if c is the
+// call being admitted, leaves it to its caller (see runInline), counted in
+// Run's WaitGroup like a worker.
 func (q *Queue) runLocked(ctx context.Context, c *call) {
+	if c == q.inline {
+		c.inlineCtx = ctx
+		q.wg.Add(1)
+		return
+	}
 	t := task{c: c, ctx: ctx}
 	if n := len(q.idle); n > 0 {
 		w := q.idle[n-1]

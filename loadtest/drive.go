@@ -84,8 +84,7 @@ func work(ctx context.Context, client *http.Client, t target, w int) result {
 	var r result
 	var body bytes.Buffer
 	for i := 0; ctx.Err() == nil; i++ {
-		body.Reset()
-		fmt.Fprintf(&body, `{"name":"echo","arguments":{"w":%d,"i":%d}}`, w, i)
+		callBody(&body, w, i)
 		start := time.Now()
 		err := call(client, t, w, i, body.Bytes())
 		lat := time.Since(start)
@@ -162,6 +161,7 @@ func checkEcho(w, i int, data []byte) error {
 type row struct {
 	c      int
 	bare   result
+	floor  result // the relay through an echo child; run at c=1 only
 	bridge result
 }
 
@@ -180,7 +180,7 @@ func report(w io.Writer, rows []row, strict bool) bool {
 	for _, r := range rows {
 		rpsRatio := r.bridge.rps() / r.bare.rps()
 		p50Ratio := float64(r.bridge.percentile(.5)) / float64(r.bare.percentile(.5))
-		wrong := r.bare.wrong + r.bridge.wrong
+		wrong := r.bare.wrong + r.floor.wrong + r.bridge.wrong
 		totalWrong += wrong
 		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %s | %.0f | %s | %s | %s | %.2f | %.2f | %d |\n", r.c,
 			r.bare.rps(), ms(r.bare.percentile(.5)), ms(r.bare.percentile(.99)), us(r.bare.cpuPerRequest()),
@@ -190,7 +190,15 @@ func report(w io.Writer, rows []row, strict bool) bool {
 			fmt.Fprintf(w, "  bridge CPU/req: %s in this process (client included), %s in the MCP children\n",
 				us((r.bridge.cpu-r.bridge.childCPU)/time.Duration(r.bridge.requests)), us(r.bridge.childCPU/time.Duration(r.bridge.requests)))
 		}
-		for _, err := range []error{r.bare.firstErr, r.bridge.firstErr} {
+		if r.floor.requests > 0 {
+			floorP50, bridgeP50 := r.floor.percentile(.5), r.bridge.percentile(.5)
+			fmt.Fprintf(w, "  floor (bare server relaying each body over pipes to an echo child, one call at a time): "+
+				"%.0f req/s, p50 %s, p99 %s, CPU/req %s, %.2fx bare; bridge p50 %.2fx the floor, %s above it\n",
+				r.floor.rps(), ms(floorP50), ms(r.floor.percentile(.99)), us(r.floor.cpuPerRequest()),
+				float64(floorP50)/float64(r.bare.percentile(.5)),
+				float64(bridgeP50)/float64(floorP50), us(bridgeP50-floorP50))
+		}
+		for _, err := range []error{r.bare.firstErr, r.floor.firstErr, r.bridge.firstErr} {
 			if err != nil {
 				fmt.Fprintln(w, "  first failure:", err)
 			}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -11,7 +13,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	pooltest.Main() // the bridge's children are this test binary
+	echoMain()      // the floor's echo child is this test binary
+	pooltest.Main() // so are the bridge's children
 	os.Exit(m.Run())
 }
 
@@ -27,7 +30,7 @@ func TestSmoke(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("run = %v, %v\n%s", ok, err, out.String())
 			}
-			for _, want := range []string{"| 1 |", "| 4 |", "wrong or failed answers: 0", childKind(sdk) + " stdio children"} {
+			for _, want := range []string{"| 1 |", "| 4 |", "floor (bare server relaying", "wrong or failed answers: 0", childKind(sdk) + " stdio children"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("report lacks %q:\n%s", want, out.String())
 				}
@@ -64,5 +67,46 @@ func TestCheckEcho(t *testing.T) {
 		if checkEcho(3, 7, []byte(bad)) == nil {
 			t.Errorf("wrong answer accepted: %s", bad)
 		}
+	}
+}
+
+// TestRelay checks the floor's relay end to end with its real echo child,
+// and that a wrong echo is caught.
+func TestRelay(t *testing.T) {
+	rl, err := startRelay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rl)
+	defer func() {
+		srv.Close()
+		if err := rl.close(); err != nil {
+			t.Errorf("echo child: %v", err)
+		}
+	}()
+	res := drive(t.Context(), target{name: "floor", url: srv.URL, check: checkRelay}, 4, 200*time.Millisecond)
+	if res.requests == 0 || res.wrong != 0 {
+		t.Fatalf("relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
+	}
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader("two\nlines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body with a newline got %d, want 400", resp.StatusCode)
+	}
+	if checkRelay(1, 2, []byte(`{"name":"echo","arguments":{"w":1,"i":3}}`)) == nil {
+		t.Error("checkRelay accepted another call's body")
+	}
+}
+
+// TestEcho checks the echo child's loop on lines longer than its buffer
+// and on a last line without a newline.
+func TestEcho(t *testing.T) {
+	in := strings.Repeat("x", 100<<10) + "\nshort\nlast"
+	var out bytes.Buffer
+	if err := echo(strings.NewReader(in), &out); err != nil || out.String() != in {
+		t.Errorf("echo = %v, %d bytes out of %d, equal %v", err, out.Len(), len(in), out.String() == in)
 	}
 }

@@ -3,11 +3,14 @@
 //
 // It starts, in this process and on 127.0.0.1 only, the bridge's HTTP server
 // (authentication, /mcp routes, bridge, queue, pool) in front of stdio MCP
-// children (this binary re-executed as a pooltest child), and a bare
-// net/http server answering a fixed body. For each concurrency level it
-// drives POST /mcp/tools/call on both for a fixed duration, verifies every
-// answer (each call's unique arguments must come back), and prints requests
-// per second, p50 and p99 latency and the bridge/bare ratios.
+// children (this binary re-executed as a pooltest child), a bare net/http
+// server answering a fixed body, and the floor: a bare net/http server
+// relaying each body over pipes to an echo child (this binary again), the
+// least any bridge to a stdio server must pay. For each concurrency level it
+// drives POST /mcp/tools/call on each for a fixed duration (the floor at
+// concurrency 1 only), verifies every answer (each call's unique arguments
+// must come back), and prints requests per second, p50 and p99 latency and
+// the ratios.
 //
 //	go run ./loadtest -duration 10s
 //
@@ -45,6 +48,7 @@ type options struct {
 }
 
 func main() {
+	echoMain()      // serve as the floor's echo child and exit
 	pooltest.Main() // serve MCP and exit when re-executed as a child
 	o, err := parseFlags(os.Args[1:])
 	if err != nil {
@@ -74,7 +78,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.childGOGC, "child-gogc", 0, "GOGC for the MCP children (0: inherit)")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
-	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge (for profiling)")
+	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge, not the bare server and the floor (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -116,12 +120,15 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 		o.children, childKind(o.sdkChild), o.inflight, gogcName(o.childGOGC), o.duration)
 	var rows []row
 	for _, c := range o.levels {
-		var bare result
+		r := row{c: c}
 		if !o.skipBare {
-			bare = drive(ctx, st.bareTarget(), c, o.duration)
+			r.bare = drive(ctx, st.bareTarget(), c, o.duration)
 		}
-		br := drive(ctx, st.bridgeTarget(), c, o.duration)
-		rows = append(rows, row{c, bare, br})
+		if !o.skipBare && c == 1 {
+			r.floor = drive(ctx, st.relayTarget(), c, o.duration)
+		}
+		r.bridge = drive(ctx, st.bridgeTarget(), c, o.duration)
+		rows = append(rows, r)
 		if ctx.Err() != nil {
 			break
 		}

@@ -28,10 +28,10 @@ var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"tex
 // stack is the bridge's HTTP server with its pool, and the bare server,
 // all owned by one errgroup.
 type stack struct {
-	bridgeURL, bareURL string
-	token              string
-	cancel             context.CancelFunc
-	g                  *errgroup.Group
+	bridgeURL, bareURL, relayURL string
+	token                        string
+	cancel                       context.CancelFunc
+	g                            *errgroup.Group
 }
 
 // upAlways is the health checker: the load test has no Home Assistant.
@@ -52,6 +52,15 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 		return nil, err
 	}
 	bare := &http.Server{Handler: http.HandlerFunc(serveBare), ReadHeaderTimeout: 10 * time.Second}
+	relayLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rl, err := startRelay()
+	if err != nil {
+		return nil, err
+	}
+	relaySrv := &http.Server{Handler: rl, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
@@ -60,8 +69,9 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 	g.Go(func() error { defer stopPool(); return b.Run(ctx) }) // the pool outlives the bridge's drain
 	g.Go(func() error { return srv.Run(ctx) })
 	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
+	g.Go(func() error { return errors.Join(serveUntil(ctx, relaySrv, relayLn), rl.close()) })
 	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
-		token: token, cancel: cancel, g: g}
+		relayURL: "http://" + relayLn.Addr().String(), token: token, cancel: cancel, g: g}
 	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
 		st.close()
 		return nil, err
@@ -158,4 +168,9 @@ func (s *stack) bareTarget() target {
 // bridgeTarget checks that echo returned this call's own arguments.
 func (s *stack) bridgeTarget() target {
 	return target{name: "bridge", url: s.bridgeURL + "/mcp/tools/call", token: s.token, check: checkEcho}
+}
+
+// relayTarget checks that the relay echoed the call's own body.
+func (s *stack) relayTarget() target {
+	return target{name: "floor", url: s.relayURL + "/mcp/tools/call", check: checkRelay}
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,14 @@ func newQueue(t *testing.T, cfg Config) *Queue {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- q.Run(ctx) }()
+	// Wait for Run to start, so that a job can start as it arrives (on its
+	// caller's goroutine) as it would in a running queue.
+	for started := false; !started; {
+		runtime.Gosched()
+		q.mu.Lock()
+		started = q.started
+		q.mu.Unlock()
+	}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -416,7 +416,6 @@ func TestJobDeadline(t *testing.T) {
 func TestWhereJobsRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newQueue(t, Config{Concurrency: 1})
-		synctest.Wait() // Run has started: jobs may start as they arrive
 		g := newGate()
 		first := make(chan [2]uint64, 1)
 		go func() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
@@ -78,8 +79,13 @@ func (s *Session) call(ctx context.Context, method string, params json.RawMessag
 		return nil, s.abandon(ctx, id, method)
 	}
 	select {
-	case r := <-pc.ch:
+	case r := <-pc.ch: // another goroutine read it
 		return r.result, r.err
+	case lr := <-s.rtok: // nobody reads: read until the answer comes
+		if r, ok := s.readFor(ctx, pc, lr); ok {
+			return r.result, r.err
+		}
+		return nil, s.abandon(ctx, id, method)
 	case <-ctx.Done():
 		return nil, s.abandon(ctx, id, method)
 	}
@@ -117,6 +123,8 @@ func (s *Session) addPending(id int64, pc *pendingCall) error {
 		return s.lostErr
 	}
 	s.pending[id] = pc
+	s.lastCall = time.Now()
+	s.calls.Add(1)
 	return nil
 }
 

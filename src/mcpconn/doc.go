@@ -14,4 +14,7 @@
 // Messages the child sends that belong to a call (progress, log messages,
 // requests such as sampling/createMessage) go to the [Handlers] attached to
 // that call's context with [WithHandlers], or to the session's own Handlers.
+// Notification handlers run on whichever goroutine is reading the child's
+// output at the time, often a waiting call's own (see read.go), so they
+// must not block for long.
 package mcpconn

@@ -8,17 +8,19 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // lineReader splits newline-delimited JSON-RPC. It is not safe for
-// concurrent use: the session's read loop owns it.
+// concurrent use: the goroutine holding it (see read.go) owns it.
 type lineReader struct {
-	br  *bufio.Reader
-	max int    // longest accepted line, excluding the newline
-	buf []byte // reused across lines
+	br      *bufio.Reader
+	max     int    // longest accepted line, excluding the newline
+	buf     []byte // reused across lines
+	partial bool   // buf holds the start of a line whose read timed out
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
@@ -42,7 +44,10 @@ func (r *lineReader) next() ([]byte, error) {
 }
 
 func (r *lineReader) readLine() ([]byte, error) {
-	r.buf = r.buf[:0]
+	if !r.partial {
+		r.buf = r.buf[:0]
+	}
+	r.partial = false
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		n := len(r.buf) + len(chunk)
@@ -64,6 +69,12 @@ func (r *lineReader) readLine() ([]byte, error) {
 		case errors.Is(err, io.EOF) && len(r.buf)+len(chunk) > 0:
 			r.buf = append(r.buf, chunk...)
 			return r.buf, nil
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The read was interrupted: keep what came, the next call
+			// goes on with the same line.
+			r.buf = append(r.buf, chunk...)
+			r.partial = true
+			return nil, err
 		default:
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -250,4 +251,43 @@ func FuzzDecodeResult(f *testing.F) {
 			t.Errorf("decodeResult(%s) = %v %s, general path %+v", line, fast.ID.Raw(), fast.Result, slow)
 		}
 	})
+}
+
+// interruptedReader returns its chunks one per Read, and
+// os.ErrDeadlineExceeded for an empty chunk, as a pipe read interrupted by
+// a deadline does.
+type interruptedReader struct{ chunks []string }
+
+func (r *interruptedReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := r.chunks[0]
+	r.chunks = r.chunks[1:]
+	if c == "" {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return copy(p, c), nil
+}
+
+// TestLineReaderResumesAfterDeadline checks that a line whose read was
+// interrupted midway is returned whole by the next call.
+func TestLineReaderResumesAfterDeadline(t *testing.T) {
+	lr := newLineReader(&interruptedReader{chunks: []string{`{"a":`, "", `1}` + "\n" + `{"b"`, "", "", ":2}\n"}}, 1<<20)
+	var got []string
+	var deadlines int
+	for {
+		line, err := lr.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			deadlines++
+			continue
+		}
+		if err != nil {
+			break
+		}
+		got = append(got, string(line))
+	}
+	if diff := cmp.Diff([]string{`{"a":1}`, `{"b":2}`}, got); diff != "" || deadlines != 3 {
+		t.Errorf("lines (-want +got):\n%s\ndeadlines %d, want 3", diff, deadlines)
+	}
 }

@@ -88,7 +88,7 @@ func (s *Session) handleRequest(req *jsonrpc.Request) {
 		return
 	}
 	s.incoming[key] = cancel
-	s.wg.Add(1) // the read loop holds a count, so Add cannot race with Wait
+	s.wg.Add(1) // under mu with lostErr unset: Close waits only after connLost
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-	"github.com/rs/zerolog"
 )
 
 // errClosed is the cause pending calls see when Close ends the session.
@@ -30,16 +28,22 @@ type Session struct {
 
 	nextID atomic.Int64
 
-	mu       sync.Mutex // guards pending, incoming, lostErr
+	mu       sync.Mutex // guards pending, incoming, lostErr, lastCall
 	pending  map[int64]*pendingCall
 	incoming map[string]context.CancelFunc // the child's requests being answered
 	lostErr  error
 
 	done     chan struct{} // closed when the connection is lost
 	closing  chan struct{} // closed when Close begins
-	readDone chan struct{} // closed when the read loop returns
-	wg       sync.WaitGroup
-	rwg      sync.WaitGroup // stdout and stderr readers
+	readDone chan struct{} // closed when reading the child's output has ended
+
+	rtok        chan *lineReader // holds the line reader while nobody reads (see read.go)
+	callerReads bool             // calls read their answers themselves; set before reading starts
+	calls       atomic.Uint64    // calls started, for the background reader to give way
+	lastCall    time.Time        // when the last call started
+	readEnd     sync.Once        // closes readDone
+	wg          sync.WaitGroup
+	rwg         sync.WaitGroup // the background reader and the stderr reader
 
 	closeOnce sync.Once
 	closeErr  error
@@ -79,6 +83,7 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
 		readDone: make(chan struct{}),
+		rtok:     make(chan *lineReader, 1),
 	}
 	s.w = newWriter(proc.stdin, &s.wg)
 	s.log.Debug().Strs("command", cfg.Command).Msg("child started")
@@ -90,18 +95,16 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	return s, nil
 }
 
+// startLoops starts the goroutines that reap the child, read its output
+// while no call does, and log its stderr.
 func (s *Session) startLoops() {
 	s.wg.Add(1)
-	s.rwg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.waitProcess()
 	}()
-	go func() {
-		defer s.rwg.Done()
-		defer close(s.readDone)
-		s.readLoop(newLineReader(s.proc.stdout, s.cfg.MaxMessageBytes))
-	}()
+	s.startReading()
+	s.rwg.Add(1)
 	go func() {
 		defer s.rwg.Done()
 		s.logStderr(s.proc.stderr)
@@ -172,32 +175,6 @@ func (s *Session) connLost(cause error) {
 	}
 	if !errors.Is(cause, errClosed) {
 		s.log.Warn().Err(cause).Msg("child session lost")
-	}
-}
-
-// readLoop reads messages until EOF or an unrecoverable error.
-func (s *Session) readLoop(lr *lineReader) {
-	for {
-		line, err := lr.next()
-		if err != nil {
-			s.connLost(s.readError(err))
-			return
-		}
-		msg, err := decodeMessage(line)
-		if err != nil {
-			s.log.Warn().Err(err).Str("line", truncate(line, 200)).Msg("ignoring a line that is not JSON-RPC")
-			continue
-		}
-		switch m := msg.(type) {
-		case *jsonrpc.Response:
-			s.deliver(m)
-		case *jsonrpc.Request:
-			if m.IsCall() {
-				s.handleRequest(m)
-			} else {
-				s.handleNotification(m)
-			}
-		}
 	}
 }
 

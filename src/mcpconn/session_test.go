@@ -292,3 +292,56 @@ func TestWriteToChildNotReading(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrNotSent", err)
 	}
 }
+
+// TestIdleChildMessages checks that what a child sends while no call is
+// pending is still read and handled: a shell child answers initialize,
+// then sends a notification on its own.
+func TestIdleChildMessages(t *testing.T) {
+	newFixture(t)
+	script := `read line
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}'
+read line
+sleep 0.2
+printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"while idle"}}'
+read line`
+	got := make(chan string, 1)
+	cfg := mcpconn.Config{
+		Command:     []string{"sh", "-c", script},
+		StopTimeout: 10 * time.Second,
+		Handlers: &mcpconn.Handlers{Notification: func(method string, params json.RawMessage) {
+			got <- method + " " + string(params)
+		}},
+	}
+	s, err := mcpconn.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	select {
+	case n := <-got:
+		if !strings.Contains(n, "notifications/message") || !strings.Contains(n, "while idle") {
+			t.Errorf("notification = %s", n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the idle child's notification was never read")
+	}
+}
+
+// TestCallAfterInterruptedRead checks that a call whose context ends while
+// it reads the child's output leaves the session usable, for a call that
+// then reads in its turn.
+func TestCallAfterInterruptedRead(t *testing.T) {
+	f := newFixture(t)
+	s := f.start(t, f.config(pooltest.ChildOptions{}))
+	for range 3 {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		_, err := callTool(ctx, s, "slow_read", map[string]any{"ms": 600000})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("slow call err = %v, want context.DeadlineExceeded", err)
+		}
+		if res, err := callTool(t.Context(), s, "echo", map[string]any{"x": 1}); err != nil || !strings.Contains(string(res.StructuredContent), `"x":1`) {
+			t.Fatalf("echo after an interrupted read = %+v, %v", res, err)
+		}
+	}
+}

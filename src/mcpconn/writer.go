@@ -136,7 +136,7 @@ func (w *writer) writeHeld(ctx context.Context, data []byte) (bool, error) {
 }
 
 // writeAsync writes data without waiting: answers to the child's requests
-// and notifications, which must not hold up the read loop.
+// and notifications, which must not hold up reading.
 func (s *Session) writeAsync(data []byte) {
 	w := s.w
 	w.mu.Lock()

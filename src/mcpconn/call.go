@@ -124,6 +124,7 @@ func (s *Session) addPending(id int64, pc *pendingCall) error {
 	}
 	s.pending[id] = pc
 	s.lastCall = time.Now()
+	pc.sent = s.lastCall
 	s.calls.Add(1)
 	return nil
 }
@@ -147,6 +148,9 @@ func (s *Session) deliver(resp *jsonrpc.Response) {
 	s.mu.Lock()
 	pc := s.pending[id]
 	delete(s.pending, id)
+	if pc != nil {
+		s.answerTime += (time.Since(pc.sent) - s.answerTime) / 4
+	}
 	s.mu.Unlock()
 	if pc == nil {
 		s.log.Debug().Int64("id", id).Msg("ignoring a response to a request no longer pending")

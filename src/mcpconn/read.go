@@ -35,7 +35,8 @@ var errReadInterrupted = errors.New("read interrupted")
 // startReading puts the line reader in s.rtok and starts the background
 // reader, counted in s.rwg.
 func (s *Session) startReading() {
-	lr := newLineReader(s.proc.stdout, s.cfg.MaxMessageBytes)
+	s.pr = newPipeReader(s.proc.stdout)
+	lr := newLineReader(s.pr, s.cfg.MaxMessageBytes)
 	s.callerReads = s.proc.stdout.SetReadDeadline(time.Time{}) == nil
 	s.rtok <- lr
 	s.rwg.Add(1)
@@ -120,6 +121,9 @@ func (s *Session) readFor(ctx context.Context, pc *pendingCall, lr *lineReader) 
 			return r, true
 		default:
 		}
+		if lr.br.Buffered() == 0 {
+			s.pr.spin = s.spinFor()
+		}
 		line, err := s.nextLine(ctx, lr)
 		switch {
 		case errors.Is(err, errReadInterrupted):
@@ -179,4 +183,16 @@ func (s *Session) dispatch(line []byte) {
 			s.handleNotification(m)
 		}
 	}
+}
+
+// spinFor returns how long the reading call may poll for its answer: twice
+// the recent answer time if that is under maxSpin and it is the only call
+// in flight, else 0.
+func (s *Session) spinFor() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) != 1 || s.answerTime <= 0 || s.answerTime >= maxSpin {
+		return 0
+	}
+	return min(2*s.answerTime, maxSpin)
 }

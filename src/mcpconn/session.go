@@ -28,7 +28,7 @@ type Session struct {
 
 	nextID atomic.Int64
 
-	mu       sync.Mutex // guards pending, incoming, lostErr, lastCall
+	mu       sync.Mutex // guards pending, incoming, lostErr, lastCall, answerTime
 	pending  map[int64]*pendingCall
 	incoming map[string]context.CancelFunc // the child's requests being answered
 	lostErr  error
@@ -41,6 +41,8 @@ type Session struct {
 	callerReads bool             // calls read their answers themselves; set before reading starts
 	calls       atomic.Uint64    // calls started, for the background reader to give way
 	lastCall    time.Time        // when the last call started
+	answerTime  time.Duration    // moving average of the child's answer times
+	pr          *pipeReader      // the child's stdout, under the line reader
 	readEnd     sync.Once        // closes readDone
 	wg          sync.WaitGroup
 	rwg         sync.WaitGroup // the background reader and the stderr reader
@@ -56,6 +58,7 @@ type pendingCall struct {
 	internal bool            // health-check ping: never claims the child's messages
 	token    json.RawMessage // caller's progress token, if it was replaced
 	ch       chan callResult // buffered 1
+	sent     time.Time       // when it was registered, to time the answer
 }
 
 type callResult struct {

@@ -192,7 +192,7 @@ func report(w io.Writer, rows []row, strict bool) bool {
 		}
 		if r.floor.requests > 0 {
 			floorP50, bridgeP50 := r.floor.percentile(.5), r.bridge.percentile(.5)
-			fmt.Fprintf(w, "  floor (bare server relaying each body over pipes to an echo child, one call at a time): "+
+			fmt.Fprintf(w, "  floor (bare server relaying each body over pipes to an echo child, one call at a time, polling for it): "+
 				"%.0f req/s, p50 %s, p99 %s, CPU/req %s, %.2fx bare; bridge p50 %.2fx the floor, %s above it\n",
 				r.floor.rps(), ms(floorP50), ms(r.floor.percentile(.99)), us(r.floor.cpuPerRequest()),
 				float64(floorP50)/float64(r.bare.percentile(.5)),

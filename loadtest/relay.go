@@ -10,14 +10,21 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/pipepoll"
 )
 
 // The floor of the c=1 latency: what any bridge to a stdio MCP server pays
 // at least. A bare net/http server relays each request body, as one line,
 // to an echo child over pipes and answers with the line read back: one
 // process hop each way, and nothing else (no JSON, no queue, one call at a
-// time). The bridge's latency is reported against it as well as against
+// time). Like the bridge, it polls the pipe for up to floorPoll before it
+// sleeps. The bridge's latency is reported against it as well as against
 // the bare server.
+
+// floorPoll is how long the relay polls for the echo, the bridge's most.
+const floorPoll = 200 * time.Microsecond
 
 // envEcho, set to "1", makes this binary serve as the relay's echo child.
 const envEcho = "MCP_BRIDGE_LOADTEST_ECHO"
@@ -61,8 +68,9 @@ type relay struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
 
-	mu  sync.Mutex // one call at a time on the child
-	out *bufio.Reader
+	mu   sync.Mutex // one call at a time on the child
+	poll *pipepoll.Reader
+	out  *bufio.Reader // over poll
 }
 
 // startRelay starts the echo child (this binary, re-executed).
@@ -85,7 +93,12 @@ func startRelay() (*relay, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the echo child: %w", err)
 	}
-	return &relay{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 64<<10)}, nil
+	f, ok := out.(*os.File)
+	if !ok {
+		return nil, fmt.Errorf("the echo child's output is a %T, want a pipe", out)
+	}
+	poll := pipepoll.NewReader(f)
+	return &relay{cmd: cmd, in: in, poll: poll, out: bufio.NewReaderSize(poll, 64<<10)}, nil
 }
 
 func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -110,6 +123,9 @@ func (r *relay) roundTrip(line []byte) ([]byte, error) {
 	defer r.mu.Unlock()
 	if _, err := r.in.Write(line); err != nil {
 		return nil, fmt.Errorf("writing to the echo child: %w", err)
+	}
+	if r.out.Buffered() == 0 {
+		r.poll.PollNext(floorPoll)
 	}
 	ans, err := r.out.ReadBytes('\n')
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/mcp-bridge/mcp-bridge/src/pipepoll"
 )
 
 // Reading the child's output. Exactly one goroutine reads at a time: the
@@ -35,7 +37,7 @@ var errReadInterrupted = errors.New("read interrupted")
 // startReading puts the line reader in s.rtok and starts the background
 // reader, counted in s.rwg.
 func (s *Session) startReading() {
-	s.pr = newPipeReader(s.proc.stdout)
+	s.pr = pipepoll.NewReader(s.proc.stdout)
 	lr := newLineReader(s.pr, s.cfg.MaxMessageBytes)
 	s.callerReads = s.proc.stdout.SetReadDeadline(time.Time{}) == nil
 	s.rtok <- lr
@@ -122,7 +124,7 @@ func (s *Session) readFor(ctx context.Context, pc *pendingCall, lr *lineReader) 
 		default:
 		}
 		if lr.br.Buffered() == 0 {
-			s.pr.spin = s.spinFor()
+			s.pr.PollNext(s.spinFor())
 		}
 		line, err := s.nextLine(ctx, lr)
 		switch {
@@ -183,16 +185,4 @@ func (s *Session) dispatch(line []byte) {
 			s.handleNotification(m)
 		}
 	}
-}
-
-// spinFor returns how long the reading call may poll for its answer: twice
-// the recent answer time if that is under maxSpin and it is the only call
-// in flight, else 0.
-func (s *Session) spinFor() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.pending) != 1 || s.answerTime <= 0 || s.answerTime >= maxSpin {
-		return 0
-	}
-	return min(2*s.answerTime, maxSpin)
 }

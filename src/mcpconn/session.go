@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/pipepoll"
 )
 
 // errClosed is the cause pending calls see when Close ends the session.
@@ -42,7 +45,7 @@ type Session struct {
 	calls       atomic.Uint64    // calls started, for the background reader to give way
 	lastCall    time.Time        // when the last call started
 	answerTime  time.Duration    // moving average of the child's answer times
-	pr          *pipeReader      // the child's stdout, under the line reader
+	pr          *pipepoll.Reader // the child's stdout, under the line reader
 	readEnd     sync.Once        // closes readDone
 	wg          sync.WaitGroup
 	rwg         sync.WaitGroup // the background reader and the stderr reader

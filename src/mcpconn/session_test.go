@@ -345,3 +345,47 @@ func TestCallAfterInterruptedRead(t *testing.T) {
 		}
 	}
 }
+
+// TestReadersUnderCancellation mixes calls answered at once with calls whose
+// context ends while they wait, or while they read for everyone, on one
+// session: every answered call gets its own answer, and the session stays
+// usable.
+func TestReadersUnderCancellation(t *testing.T) {
+	f := newFixture(t)
+	s := f.start(t, f.config(pooltest.ChildOptions{}))
+
+	const workers, calls = 16, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*calls)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range calls {
+				if (w+i)%3 == 0 {
+					ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i%5)*time.Millisecond)
+					_, err := callTool(ctx, s, "slow_read", map[string]any{"ms": 20})
+					cancel()
+					if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+						errs <- fmt.Errorf("worker %d call %d (slow): %w", w, i, err)
+					}
+					continue
+				}
+				want := fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)
+				r, err := callTool(t.Context(), s, "echo", json.RawMessage(want))
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("worker %d call %d: %w", w, i, err)
+				case r.Text() != want:
+					errs <- fmt.Errorf("worker %d call %d: got %s, want %s", w, i, r.Text(), want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping after the mix: %v", err)
+	}
+}

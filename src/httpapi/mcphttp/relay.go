@@ -116,9 +116,17 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	}
 	var raw json.RawMessage
 	var err error
-	if modern(ss) {
+	switch {
+	case modern(ss) && p.RequestState != "" && !ours(p.RequestState):
+		// The answers to the child's own input_required: the child takes them.
+		br.RequestState = p.RequestState
+		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+		}
+		raw, err = h.roundTrip(ctx, ss, "", nil, call)
+	case modern(ss):
 		raw, err = h.roundTrip(ctx, ss, p.RequestState, p.InputResponses, call)
-	} else {
+	default:
 		raw, err = call(h.route(ctx, ss))
 	}
 	if err != nil {
@@ -136,6 +144,9 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, res mcp.Result) (mcp.Result, error) {
 	ss, _ := req.GetSession().(*mcp.ServerSession)
 	state, responses, plain := roundParams(req.GetParams())
+	if !ours(state) {
+		state, responses, plain = "", nil, req.GetParams() // the child's own state, for the child
+	}
 	params, err := json.Marshal(plain)
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}

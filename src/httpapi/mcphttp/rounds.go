@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,7 +80,7 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state st
 	}
 	var r *round
 	if state == "" {
-		r = &round{state: rand.Text(), owner: owner, asks: make(chan *ask), done: make(chan struct{}), pending: map[string]*ask{}}
+		r = &round{state: statePrefix + rand.Text(), owner: owner, asks: make(chan *ask), done: make(chan struct{}), pending: map[string]*ask{}}
 		h.start(ctx, ss, r, run)
 	} else {
 		r = h.rounds.get(state)
@@ -144,6 +145,11 @@ func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) 
 		h.rounds.remove(r.state)
 		if r.err != nil {
 			return nil, r.err
+		}
+		if childNeedsInput(r.raw) {
+			// The child's own multi-round trip (it asked again after the
+			// answers it got): the client answers it with the child's state.
+			return withResultType(r.raw, "input_required"), nil
 		}
 		return withResultType(r.raw, "complete"), nil
 	case a := <-r.asks:
@@ -239,6 +245,21 @@ func (t *rounds) remove(state string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.m, state)
+}
+
+// statePrefix marks the requestStates the bridge makes; any other is a
+// child's own, passed back to it.
+const statePrefix = "mcp-bridge-"
+
+// ours reports whether the bridge made requestState state.
+func ours(state string) bool { return strings.HasPrefix(state, statePrefix) }
+
+// childNeedsInput reports whether a child's result asks for input itself.
+func childNeedsInput(raw json.RawMessage) bool {
+	var r struct {
+		InputRequests map[string]json.RawMessage `json:"inputRequests"`
+	}
+	return json.Unmarshal(raw, &r) == nil && len(r.InputRequests) > 0
 }
 
 // withResultType returns a result object with "resultType" set, which the

@@ -364,4 +364,3 @@ func TestSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

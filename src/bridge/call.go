@@ -137,11 +137,15 @@ func timeoutError(p plan) error {
 // caller has gone.
 func (b *Bridge) execute(ctx context.Context, p plan, attempts *int) (json.RawMessage, error) {
 	backoff := b.cfg.RetryBackoff
+	lost := 0 // attempts whose session died: a read gets one more, not more
 	for n := 1; ; n++ {
 		*attempts = n
 		raw, err := b.attempt(ctx, p)
 		if err == nil {
 			return raw, nil
+		}
+		if errors.Is(err, mcpconn.ErrSessionLost) {
+			lost++
 		}
 		if ctx.Err() != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -149,7 +153,7 @@ func (b *Bridge) execute(ctx context.Context, p plan, attempts *int) (json.RawMe
 			}
 			return nil, err
 		}
-		if !b.retryable(p, err) || n >= b.cfg.MaxAttempts {
+		if !b.retryable(p, err) || lost > 1 || n >= b.cfg.MaxAttempts {
 			return nil, b.attemptsFailed(p, n, err)
 		}
 		b.metrics.retry(p.kind)
@@ -181,7 +185,10 @@ func (b *Bridge) attempt(ctx context.Context, p plan) (json.RawMessage, error) {
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
 		err = fmt.Errorf("attempt timed out after %v: %w", b.cfg.AttemptTimeout, err)
 	}
-	done(err)
+	if errors.Is(err, mcpconn.ErrSessionLost) && ctx.Err() == nil && b.killers.add(p.digest) {
+		err = fmt.Errorf("%w: %w", ErrKillsSessions, err)
+	}
+	done(breakerView(p, err))
 	if err != nil && isInvalidParams(err) {
 		b.catalog.invalidate() // the child may no longer have the tool
 	}
@@ -200,7 +207,7 @@ const codeInvalidParams = -32602
 // retryable reports whether another attempt is safe and may help.
 func (b *Bridge) retryable(p plan, err error) bool {
 	switch {
-	case errors.Is(err, ErrCircuitOpen):
+	case errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrKillsSessions):
 		return false
 	case errors.Is(err, mcpconn.ErrNotSent):
 		return true // never reached a child: safe even for writes
@@ -215,6 +222,8 @@ func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
 	var rpcErr *mcpconn.RPCError
 	switch {
 	case errors.As(err, &rpcErr), errors.Is(err, ErrCircuitOpen):
+		return err
+	case p.kind == KindRead && errors.Is(err, ErrKillsSessions):
 		return err
 	case errors.Is(err, mcpconn.ErrNotSent): // never reached a child: nothing happened
 		return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)

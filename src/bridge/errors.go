@@ -26,6 +26,11 @@ var (
 	// the call was refused without touching the children. The error is a
 	// *CircuitOpenError carrying when to retry.
 	ErrCircuitOpen = errors.New("bridge: circuit breaker open")
+	// ErrKillsSessions: the MCP session running the call ended, and the same
+	// request (same tool and arguments) had ended a session before: the
+	// request itself is the likely cause, so it is not retried. Such a loss
+	// does not count against the circuit breaker either.
+	ErrKillsSessions = errors.New("bridge: the MCP session ended while running this request, and it has ended one before; it is not retried")
 	// ErrClosed: the bridge is shutting down.
 	ErrClosed = errors.New("bridge: shutting down")
 )

@@ -82,8 +82,10 @@ func TestHungChildReplaced(t *testing.T) {
 
 func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	e := newEnv(t, envOptions{bridge: bridge.Config{Breaker: bridge.BreakerConfig{FailureThreshold: 2, RecoveryTimeout: 300 * time.Millisecond}}})
-	for range 2 { // crash is a write: its session dies, the outcome is unknown
-		if _, err := e.call(t.Context(), "crash", `{}`); !errors.Is(err, bridge.ErrOutcomeUnknown) {
+	for i := range 2 { // crash is a write: its session dies, the outcome is unknown
+		// Two different requests: a request that kills children again
+		// counts once (TestRequestKillingChildrenDoesNotOpenBreaker).
+		if _, err := e.call(t.Context(), "crash", fmt.Sprintf(`{"after_ms":%d}`, i)); !errors.Is(err, bridge.ErrOutcomeUnknown) {
 			t.Fatalf("crash: error = %v, want ErrOutcomeUnknown", err)
 		}
 	}

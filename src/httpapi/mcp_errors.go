@@ -95,6 +95,8 @@ func classify(err error) apiError {
 		return childError(rpcErr)
 	case errors.Is(err, errTooManySessions):
 		return apiError{http.StatusServiceUnavailable, CodeQueueFull, errTooManySessions.Error(), nil, time.Second}
+	case errors.Is(err, bridge.ErrKillsSessions):
+		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(bridge.ErrKillsSessions), nil, 0}
 	case errors.Is(err, bridge.ErrBadResult):
 		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(bridge.ErrBadResult), nil, 0}
 	case errors.Is(err, bridge.ErrUnavailable):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ func TestClassify(t *testing.T) {
 		{"outcome unknown", fmt.Errorf("%w: %w", bridge.ErrOutcomeUnknown, mcpconn.ErrSessionLost), 502, CodeOutcomeUnknown, false},
 		{"unavailable", fmt.Errorf("%w after 3 attempt(s): %w", bridge.ErrUnavailable, mcpconn.ErrNotSent), 502, CodeUnavailable, false},
 		{"bad child result", bridge.ErrBadResult, 502, CodeUnavailable, false},
+		{"request kills sessions", fmt.Errorf("%w: %w", bridge.ErrKillsSessions, mcpconn.ErrSessionLost), 502, CodeUnavailable, false},
 		{"child invalid params", wrap(&mcpconn.RPCError{Code: -32602, Message: "missing entity_id"}), 400, -32602, false},
 		{"child internal error", wrap(&mcpconn.RPCError{Code: -32603, Message: "boom"}), 502, -32603, false},
 		{"client gone", wrap(context.Canceled), statusClientClosed, CodeShuttingDown, false},
@@ -71,6 +73,10 @@ func TestClassifyHidesDetail(t *testing.T) {
 		fmt.Errorf("%w: write |1: broken pipe /tmp/secret", mcpconn.ErrSessionLost))
 	if got := classify(err).Message; got != "no MCP session could serve the call" {
 		t.Errorf("message = %q, want the generic one", got)
+	}
+	killed := fmt.Errorf("%w: %w", bridge.ErrKillsSessions, fmt.Errorf("%w: child exited: exit status 2", mcpconn.ErrSessionLost))
+	if got := classify(killed).Message; strings.Contains(got, "exit status") || !strings.Contains(got, "not retried") {
+		t.Errorf("message = %q, want ErrKillsSessions' own", got)
 	}
 	if got := classify(errors.New("secret detail")).Message; got != "internal error" {
 		t.Errorf("message = %q, want %q", got, "internal error")

@@ -74,6 +74,10 @@ func classify(err error) apiError {
 		return apiError{http.StatusBadRequest, CodeParseError, err.Error(), nil, 0}
 	case errors.Is(err, errBadInput), errors.Is(err, bridge.ErrInvalidRequest):
 		return apiError{http.StatusBadRequest, CodeInvalidParams, unwrapMessage(err), nil, 0}
+	case errors.Is(err, errBodyTimeout):
+		return apiError{http.StatusRequestTimeout, CodeBodyTimeout, errBodyTimeout.Error(), nil, 0}
+	case errors.Is(err, errBodyRead):
+		return apiError{http.StatusBadRequest, CodeParseError, errBodyRead.Error(), nil, 0}
 	case errors.Is(err, errTooLarge):
 		return apiError{http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error(), nil, 0}
 	case errors.Is(err, errUnknownSession):
@@ -162,6 +166,7 @@ func (m *MCP) writeMCPError(c *gin.Context, id json.RawMessage, err error) {
 	if id == nil {
 		id = json.RawMessage("null")
 	}
+	closeIfBodyUnread(c)
 	c.AbortWithStatusJSON(e.Status, rpcErrorBody{
 		JSONRPC: "2.0",
 		ID:      id,

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,8 @@ func TestClassify(t *testing.T) {
 		{"bad field", fmt.Errorf("%w: unknown field \"x\"", errBadInput), 400, CodeInvalidParams, false},
 		{"bad arguments", wrap(bridge.ErrInvalidRequest), 400, CodeInvalidParams, false},
 		{"too large", errTooLarge, 413, CodeTooLarge, false},
+		{"body unreadable", fmt.Errorf("%w: %w", errBodyRead, io.ErrUnexpectedEOF), 400, CodeParseError, false},
+		{"body late", fmt.Errorf("%w: %w", errBodyTimeout, os.ErrDeadlineExceeded), 408, CodeBodyTimeout, false},
 		{"unknown session", errUnknownSession, 404, CodeUnknownSession, false},
 		{"unknown tool", fmt.Errorf("%w: %q", bridge.ErrUnknownTool, "nope"), 404, CodeInvalidParams, false},
 		{"rate limited", &rateLimitError{retryAfter: 3 * time.Second}, 429, CodeRateLimited, true},

@@ -131,3 +131,7 @@ func (b *breaker) state() string {
 	}
 	return b.cb.State().String()
 }
+
+// CallsRefused returns an error matching ErrCircuitOpen while the circuit
+// breaker refuses every call, and nil otherwise: health checks report it.
+func (b *Bridge) CallsRefused() error { return b.breaker.check() }

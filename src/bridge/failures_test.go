@@ -97,12 +97,18 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	if e.b.Stats().Breaker != "open" {
 		t.Errorf("breaker state = %q, want open", e.b.Stats().Breaker)
 	}
+	if err := e.b.CallsRefused(); !errors.Is(err, bridge.ErrCircuitOpen) {
+		t.Errorf("CallsRefused() = %v with the breaker open, want ErrCircuitOpen", err)
+	}
 	waitFor(t, "the breaker to let calls through again", func() bool {
 		_, err := e.call(t.Context(), "echo", `{"note":"probe"}`)
 		return err == nil
 	})
 	if got := e.b.Stats().Breaker; got != "closed" {
 		t.Errorf("breaker state after a successful probe = %q, want closed", got)
+	}
+	if err := e.b.CallsRefused(); err != nil {
+		t.Errorf("CallsRefused() = %v with the breaker closed, want nil", err)
 	}
 	if got := callNotes(e.readEvents(), "echo"); len(got) == 0 || got[0] != "probe" {
 		t.Errorf("echo calls = %v: a refused call reached a child", got)

@@ -41,6 +41,13 @@ type Config struct {
 	// leaving it open. Set it when the port is reachable from the network.
 	RequireToken bool
 
+	// MaxAuthFailures is how many failed authentications a client address
+	// (IPv4 address or IPv6 /64) may make per AuthFailureWindow; past it
+	// the address gets 429 with Retry-After on every route but health
+	// until the window ends. If zero, 10 per minute.
+	MaxAuthFailures   int
+	AuthFailureWindow time.Duration
+
 	// Health reports whether Home Assistant answers. Required.
 	Health HealthChecker
 
@@ -93,7 +100,8 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.APIToken, " \t\r\n") {
 		errs = append(errs, errors.New("httpapi: APIToken must not contain whitespace"))
 	}
-	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 || c.BodyReadTimeout < 0 || c.MaxHeaderBytes < 0 {
+	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 || c.BodyReadTimeout < 0 || c.MaxHeaderBytes < 0 ||
+		c.MaxAuthFailures < 0 || c.AuthFailureWindow < 0 {
 		errs = append(errs, errors.New("httpapi: timeouts must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -117,6 +125,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxAuthFailures == 0 {
+		c.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if c.AuthFailureWindow == 0 {
+		c.AuthFailureWindow = DefaultAuthFailureWindow
 	}
 }
 
@@ -174,7 +188,8 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 
 func (s *Server) newAPIEngine() *gin.Engine {
 	e := s.newEngine("api")
-	e.Use(authenticate(s.cfg.APIToken, s.cfg.RequireToken, s.cfg.HealthPath))
+	failures := newAuthFailures(s.cfg.MaxAuthFailures, s.cfg.AuthFailureWindow, s.log)
+	e.Use(authenticate(s.cfg.APIToken, s.cfg.RequireToken, s.cfg.HealthPath, failures))
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
 	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	s.registerRoutes(e.Group("/"))

@@ -43,6 +43,7 @@ func TestClassify(t *testing.T) {
 		{"bridge closed", wrap(bridge.ErrClosed), 503, CodeShuttingDown, true},
 		{"queue closed", wrap(queue.ErrClosed), 503, CodeShuttingDown, true},
 		{"timeout", fmt.Errorf("%w after 30s", bridge.ErrTimeout), 504, CodeTimeout, false},
+		{"timed-out write", wrap(&bridge.TimeoutError{After: time.Second, Write: true, Started: true, Err: queue.ErrAbandoned}), 504, CodeTimeout, false},
 		{"outcome unknown", fmt.Errorf("%w: %w", bridge.ErrOutcomeUnknown, mcpconn.ErrSessionLost), 502, CodeOutcomeUnknown, false},
 		{"unavailable", fmt.Errorf("%w after 3 attempt(s): %w", bridge.ErrUnavailable, mcpconn.ErrNotSent), 502, CodeUnavailable, false},
 		{"bad child result", bridge.ErrBadResult, 502, CodeUnavailable, false},

@@ -35,6 +35,8 @@ func TestClassify(t *testing.T) {
 		{"body unreadable", fmt.Errorf("%w: %w", errBodyRead, io.ErrUnexpectedEOF), 400, CodeParseError, false},
 		{"body late", fmt.Errorf("%w: %w", errBodyTimeout, os.ErrDeadlineExceeded), 408, CodeBodyTimeout, false},
 		{"unknown session", errUnknownSession, 404, CodeUnknownSession, false},
+		{"not replayable", wrap(queue.ErrNotReplayable), 409, CodeNotReplayable, false},
+		{"bodies at their limit", errBusy, 503, CodeBusy, true},
 		{"unknown tool", fmt.Errorf("%w: %q", bridge.ErrUnknownTool, "nope"), 404, CodeInvalidParams, false},
 		{"rate limited", &rateLimitError{retryAfter: 3 * time.Second}, 429, CodeRateLimited, true},
 		{"queue full", wrap(queue.ErrFull), 503, CodeQueueFull, true},

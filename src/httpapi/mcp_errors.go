@@ -70,6 +70,7 @@ func classify(err error) apiError {
 	var rl *rateLimitError
 	var rpcErr *mcpconn.RPCError
 	var timeout *bridge.TimeoutError
+	var stopped *bridge.StopError
 	switch {
 	case errors.As(err, &rl):
 		return apiError{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry later", nil, rl.retryAfter}
@@ -97,6 +98,10 @@ func classify(err error) apiError {
 	case errors.Is(err, bridge.ErrCircuitOpen):
 		after, _ := bridge.RetryAfter(err)
 		return apiError{http.StatusServiceUnavailable, CodeCircuitOpen, "MCP sessions are failing; calls are suspended (circuit breaker open)", nil, after}
+	case errors.As(err, &stopped) && stopped.OutcomeUnknown():
+		return apiError{http.StatusBadGateway, CodeOutcomeUnknown, stopped.Message(), map[string]string{"outcome": "unknown"}, 0}
+	case errors.As(err, &stopped):
+		return apiError{http.StatusServiceUnavailable, CodeShuttingDown, stopped.Message(), nil, 5 * time.Second}
 	case errors.Is(err, bridge.ErrClosed), errors.Is(err, queue.ErrClosed):
 		return apiError{http.StatusServiceUnavailable, CodeShuttingDown, "the bridge is shutting down", nil, 5 * time.Second}
 	case errors.As(err, &timeout):

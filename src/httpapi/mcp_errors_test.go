@@ -44,6 +44,8 @@ func TestClassify(t *testing.T) {
 		{"breaker open", wrap(&bridge.CircuitOpenError{RetryAfter: 20 * time.Second}), 503, CodeCircuitOpen, true},
 		{"bridge closed", wrap(bridge.ErrClosed), 503, CodeShuttingDown, true},
 		{"queue closed", wrap(queue.ErrClosed), 503, CodeShuttingDown, true},
+		{"write aborted by a stop", wrap(&bridge.StopError{Write: true, Started: true}), 502, CodeOutcomeUnknown, false},
+		{"read aborted by a stop", wrap(&bridge.StopError{}), 503, CodeShuttingDown, true},
 		{"timeout", fmt.Errorf("%w after 30s", bridge.ErrTimeout), 504, CodeTimeout, false},
 		{"timed-out write", wrap(&bridge.TimeoutError{After: time.Second, Write: true, Started: true, Err: queue.ErrAbandoned}), 504, CodeTimeout, false},
 		{"outcome unknown", fmt.Errorf("%w: %w", bridge.ErrOutcomeUnknown, mcpconn.ErrSessionLost), 502, CodeOutcomeUnknown, false},

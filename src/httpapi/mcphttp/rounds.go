@@ -51,8 +51,9 @@ type rounds struct {
 type round struct {
 	state string // requestState; the round is in the table once the child asks
 	owner string // the principal that started it
-	asks  chan *ask
-	done  chan struct{} // closed when the call ended; raw and err are then set
+	asks   chan *ask
+	cancel context.CancelFunc // cancels the call
+	done   chan struct{}      // closed when the call ended; raw and err are then set
 	raw   json.RawMessage
 	err   error
 
@@ -103,7 +104,9 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state st
 // first input_required answer; the call's own timeout bounds it.
 func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, run func(context.Context) (json.RawMessage, error)) {
 	q := newNotifyQueue(notifyQueueSize) // see route
-	cctx := mcpconn.WithHandlers(context.WithoutCancel(ctx), &mcpconn.Handlers{
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
 		Exclusive: true,
 		Notification: func(method string, params json.RawMessage) {
 			params = bytes.Clone(params)
@@ -117,6 +120,7 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	go func() {
 		defer h.wg.Done()
 		raw, err := run(cctx)
+		cancel()
 		q.finish()
 		r.raw, r.err = raw, err
 		close(r.done)
@@ -167,6 +171,9 @@ func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) 
 	case a := <-r.asks:
 		r.add(a)
 	case <-ctx.Done():
+		// The client closed the request's stream while the call ran: in
+		// the 2026-07-28 era that cancels it.
+		r.cancel()
 		return nil, ctx.Err()
 	}
 	t := time.NewTimer(roundGrace)

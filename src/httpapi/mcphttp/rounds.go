@@ -49,13 +49,13 @@ type rounds struct {
 
 // round is one call that may need client input.
 type round struct {
-	state string // requestState; the round is in the table once the child asks
-	owner string // the principal that started it
+	state  string // requestState; the round is in the table once the child asks
+	owner  string // the principal that started it
 	asks   chan *ask
 	cancel context.CancelFunc // cancels the call
 	done   chan struct{}      // closed when the call ended; raw and err are then set
-	raw   json.RawMessage
-	err   error
+	raw    json.RawMessage
+	err    error
 
 	mu      sync.Mutex // guards pending, next
 	pending map[string]*ask

@@ -212,3 +212,40 @@ func TestKeepAlive(t *testing.T) {
 	}
 	t.Fatal("no keep-alive comment on a quiet stream")
 }
+
+// TestIngressPrefix announces the SSE message URL under the prefix Home
+// Assistant's Ingress serves the add-on at, and ignores a prefix it could
+// not have set.
+func TestIngressPrefix(t *testing.T) {
+	s := newStack(t, stackOptions{cfg: mcphttp.Config{IngressPath: true}})
+	for _, tc := range []struct{ prefix, want string }{
+		{"/api/hassio_ingress/Ab-9_x", "/api/hassio_ingress/Ab-9_x/sse?sessionid="},
+		{"/api/../evil", "/sse?sessionid="},
+		{"", "/sse?sessionid="},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/sse", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		if tc.prefix != "" {
+			req.Header.Set("X-Ingress-Path", tc.prefix)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(resp.Body)
+		var endpoint string
+		for endpoint == "" {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the SSE stream: %v", err)
+			}
+			if d, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
+				endpoint = d
+			}
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(endpoint, tc.want) {
+			t.Errorf("prefix %q: endpoint %q; want it to start with %q", tc.prefix, endpoint, tc.want)
+		}
+	}
+}

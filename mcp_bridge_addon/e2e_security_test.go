@@ -149,15 +149,6 @@ func (b *bridgeProc) listTools(t *testing.T, sid string) answer {
 	return b.send(t, hreq{method: "POST", path: "/mcp", body: listBody, token: b.token, header: sessionHeaders(sid)})
 }
 
-// bearerTransport adds the API token to every request of the SDK client.
-type bearerTransport struct{ token string }
-
-func (bt bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+bt.token)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // checkAlive checks, after an attack, that /health is 200 and that an MCP
 // client (the official Go SDK's) still lists the tools over /mcp and /sse.
 func (b *bridgeProc) checkAlive(t *testing.T, after string) {
@@ -660,5 +651,34 @@ func TestServeAddonGeneratedToken(t *testing.T) {
 				t.Errorf("run %d: the log holds a secret", run)
 			}
 		}
+	}
+}
+
+// TestServeShutdownWithOpenStreams stops the bridge while MCP clients hold
+// event streams open (HTTP+SSE, and the Streamable HTTP GET stream every
+// SDK client opens): the streams must end at once, not hold the shutdown
+// until its deadline and make it fail.
+func TestServeShutdownWithOpenStreams(t *testing.T) {
+	b := securityBridge(t)
+	_, closeSSE := b.openSSE(t)
+	defer closeSSE()
+	hc := &http.Client{Transport: bearerTransport{b.token}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e-sdk", Version: "1"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: b.base + "/mcp", HTTPClient: hc, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	kids := children(t, b.cmd.Process.Pid)
+	start := time.Now()
+	b.stopAndCheckChildren(t, kids)
+	// The shutdown deadline is 10 s; a clean stop takes well under it.
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the bridge took %v to stop with event streams open", d)
 	}
 }

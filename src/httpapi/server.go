@@ -125,6 +125,8 @@ type Server struct {
 	api     *gin.Engine
 	ingress *gin.Engine
 
+	stopping shutdownSignal // fired as the shutdown starts; ends event streams
+
 	mu        sync.Mutex // guards apiLn, ingressLn
 	apiLn     net.Listener
 	ingressLn net.Listener
@@ -162,6 +164,7 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e.NoRoute(notFound)
 	e.HandleMethodNotAllowed = true
 	e.NoMethod(methodNotAllowed)
+	e.Use(s.endStreamsAtShutdown)
 	return e
 }
 

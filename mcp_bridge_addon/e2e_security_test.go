@@ -246,8 +246,8 @@ func TestServeSecurityAuth(t *testing.T) {
 			}
 		}
 	}
-	if light := b.callTool(t, "get_entity_state", map[string]any{"entity_id": "light.garage"}); strings.Contains(light, "state: on") {
-		t.Errorf("an unauthenticated call_service turned light.garage on:\n%s", light)
+	if text := b.callTool(t, "get_entities", map[string]any{"domain": "light", "state": "on"}); strings.Contains(text, "light.garage") {
+		t.Errorf("an unauthenticated call_service turned light.garage on:\n%s", text)
 	}
 	if a := b.send(t, hreq{method: "GET", path: "/health", from: nextSourceIP()}); a.status != 200 {
 		t.Errorf("/health without a token: %d %s, want 200", a.status, a.body)
@@ -680,5 +680,53 @@ func TestServeShutdownWithOpenStreams(t *testing.T) {
 	// The shutdown deadline is 10 s; a clean stop takes well under it.
 	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("the bridge took %v to stop with event streams open", d)
+	}
+}
+
+// TestServeSecurityNoTokenLoopback: without a token the bridge listens on
+// loopback only, where the user's browser still reaches it. A web page
+// must not use it: not by a cross-site POST (a text/plain body needs no
+// CORS preflight), not by DNS rebinding (its own host name resolving to
+// 127.0.0.1), on the API port or the standalone Ingress port, on the REST
+// routes as on /mcp. Local programs (no Origin, a loopback Host) are
+// served.
+func TestServeSecurityNoTokenLoopback(t *testing.T) {
+	ingressPort := freePort(t)
+	b := startBridge(t, map[string]string{envToken: "", envIngressPort: strconv.Itoa(ingressPort)}, "--demo")
+	b.token = ""
+	b.waitSessions(t)
+	ingress := &bridgeProc{process: b.process, base: fmt.Sprintf("http://127.0.0.1:%d", ingressPort)}
+	turnOn := `{"name":"call_service","arguments":{"domain":"light","service":"turn_on","entity_id":"light.garage"}}`
+	mcpTurnOn := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":` + turnOn + `}`
+	for _, port := range []*bridgeProc{b, ingress} {
+		hostPort := strings.TrimPrefix(port.base, "http://")
+		for _, attack := range []struct {
+			name, host string
+			header     map[string]string
+		}{
+			{name: "cross-site text/plain", header: map[string]string{"Origin": "http://evil.example", "Content-Type": "text/plain"}},
+			{name: "cross-site null origin", header: map[string]string{"Origin": "null", "Content-Type": "text/plain"}},
+			{name: "DNS rebinding", host: "evil.example:" + strings.Split(hostPort, ":")[1]},
+		} {
+			for _, r := range []hreq{
+				{method: "POST", path: "/mcp/tools/call", body: turnOn},
+				{method: "POST", path: "/mcp", body: mcpTurnOn},
+				{method: "GET", path: "/mcp/status"},
+			} {
+				r.host, r.header = attack.host, attack.header
+				if a := port.send(t, r); a.status != http.StatusForbidden {
+					t.Errorf("%s %s%s, %s: %d %.200s; want 403", r.method, port.base, r.path, attack.name, a.status, a.body)
+				}
+			}
+		}
+	}
+	if text := b.callTool(t, "get_entities", map[string]any{"domain": "light", "state": "on"}); strings.Contains(text, "light.garage") {
+		t.Errorf("a web page turned light.garage on:\n%s", text)
+	}
+	if a := b.send(t, hreq{method: "POST", path: "/mcp/tools/list", body: `{}`, host: "localhost:" + strings.Split(b.base, ":")[2]}); a.status != 200 {
+		t.Errorf("a local client (Host localhost): %d %.200s; want 200", a.status, a.body)
+	}
+	if a := b.send(t, hreq{method: "GET", path: "/health", host: "evil.example"}); a.status != 200 {
+		t.Errorf("/health with any Host: %d; want 200 (health checks are not for pages to abuse)", a.status)
 	}
 }

@@ -164,7 +164,7 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e.NoRoute(notFound)
 	e.HandleMethodNotAllowed = true
 	e.NoMethod(methodNotAllowed)
-	e.Use(s.endStreamsAtShutdown)
+	e.Use(s.endStreamsAtShutdown, s.refuseWebPages)
 	return e
 }
 

@@ -249,3 +249,45 @@ func TestIngressPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsAreJSON answers the requests the SDK refuses with JSON-RPC
+// error bodies, not plain text.
+func TestErrorsAreJSON(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	for _, tc := range []struct {
+		name, method, sid, ctype, accept string
+		status, code                     int
+	}{
+		{"unknown session", http.MethodPost, "NOSUCHSESSION", "application/json", "application/json, text/event-stream", 404, -31011},
+		{"wrong content type", http.MethodPost, "", "text/plain", "application/json, text/event-stream", 415, -32600},
+		{"no event-stream in Accept", http.MethodPost, "", "application/json", "application/json", 400, -32600},
+		{"PUT", http.MethodPut, "", "application/json", "application/json, text/event-stream", 405, -32601},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+			req.Header.Set("Content-Type", tc.ctype)
+			req.Header.Set("Accept", tc.accept)
+			if tc.sid != "" {
+				req.Header.Set("Mcp-Session-Id", tc.sid)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Error struct {
+					Code    int    `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			data, _ := io.ReadAll(resp.Body)
+			if err := json.Unmarshal(data, &body); err != nil || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("%s, %q: body %q is not a JSON-RPC error: %v", resp.Status, resp.Header.Get("Content-Type"), data, err)
+			}
+			if resp.StatusCode != tc.status || body.Error.Code != tc.code || body.Error.Message == "" {
+				t.Errorf("got %d %+v; want %d with code %d and a message", resp.StatusCode, body.Error, tc.status, tc.code)
+			}
+		})
+	}
+}

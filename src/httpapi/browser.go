@@ -11,8 +11,11 @@ import (
 )
 
 // refuseWebPages keeps web pages in the user's browser from using a
-// loopback listener, the one place a bridge without a token listens (and
-// the standalone Ingress port, which has none). A page reaches loopback in
+// loopback listener that asks for no token: the main API without one
+// (which then listens on loopback only) and the Ingress port outside the
+// add-on. A listener with a token needs no such check: a page cannot
+// attach the token, and proxies on the same machine that pass on the
+// public Host keep working. A page reaches loopback in
 // two ways: a cross-site request, which names the page in Origin (a
 // text/plain POST needs no CORS preflight, so refusing to answer is not
 // enough: the call would already have run), and DNS rebinding, where the
@@ -20,8 +23,8 @@ import (
 // 403 before any handler runs. Local programs send no Origin, or a
 // localhost one, and a loopback Host. Requests from other addresses are
 // left to the token, which a page cannot attach, and on Ingress to Home
-// Assistant. The health path is exempt: it reveals nothing and changes
-// nothing.
+// Assistant (the Supervisor is never a loopback peer). The health path is
+// exempt: it reveals nothing and changes nothing.
 func (s *Server) refuseWebPages(c *gin.Context) {
 	r := c.Request
 	if r.URL.Path == s.cfg.HealthPath || !onLoopback(r) {

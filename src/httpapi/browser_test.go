@@ -62,4 +62,33 @@ func TestRefuseWebPages(t *testing.T) {
 			}
 		})
 	}
+	// With a token, the token protects the API (a page cannot attach it),
+	// and a reverse proxy on this machine may pass on its own Host.
+	withToken := newTestServer(t, Config{APIToken: "secret-token-1234567890", Routes: func(api *gin.RouterGroup) {
+		api.POST("/call", func(c *gin.Context) { c.String(http.StatusOK, "called") })
+	}})
+	req := httptest.NewRequest(http.MethodPost, "/call", nil)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, loopback))
+	req.Host = "bridge.example.com"
+	req.Header.Set("Authorization", "Bearer secret-token-1234567890")
+	rec := httptest.NewRecorder()
+	withToken.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("a proxied request with the token: %d %s; want 200", rec.Code, rec.Body)
+	}
+}
+
+// TestIngressRefusesWebPages applies the check on the Ingress port, which
+// asks for no token, even when the main API has one.
+func TestIngressRefusesWebPages(t *testing.T) {
+	s := newTestServer(t, Config{APIToken: "secret-token-1234567890", IngressAddr: "127.0.0.1:0", IngressAllowLoopback: true})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8099}))
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.Host = "evil.example:8099"
+	rec := httptest.NewRecorder()
+	s.IngressHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("Ingress page with a foreign Host on loopback: %d; want 403", rec.Code)
+	}
 }

@@ -196,7 +196,10 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e.NoRoute(notFound)
 	e.HandleMethodNotAllowed = true
 	e.NoMethod(methodNotAllowed)
-	e.Use(s.endStreamsAtShutdown, s.refuseWebPages)
+	e.Use(s.endStreamsAtShutdown)
+	if listener != "api" || s.cfg.APIToken == "" {
+		e.Use(s.refuseWebPages) // listeners that ask for no token, which a page cannot attach anyway
+	}
 	return e
 }
 

@@ -640,7 +640,15 @@ func TestServeAddonGeneratedToken(t *testing.T) {
 		if a := b.send(t, hreq{method: "POST", path: "/mcp", body: initBody, token: token}); a.status != 200 {
 			t.Errorf("run %d: MCP initialize with the generated token: %d %.200s", run, a.status, a.body)
 		}
-		b.stopAndCheckChildren(t, children(t, b.cmd.Process.Pid))
+		kids := children(t, b.cmd.Process.Pid)
+		for _, pid := range kids {
+			for _, kv := range childEnviron(t, pid) {
+				if strings.Contains(kv, token) {
+					t.Errorf("run %d: child %d environment holds the generated token in %s", run, pid, strings.SplitN(kv, "=", 2)[0])
+				}
+			}
+		}
+		b.stopAndCheckChildren(t, kids)
 		log := b.stderr.String()
 		want := "using the generated token in " + tokenFile
 		if !strings.Contains(log, want) || !strings.Contains(log, "new="+strconv.FormatBool(run == 0)) {

@@ -473,7 +473,7 @@ func TestServeSecurityLimits(t *testing.T) {
 			continue
 		}
 		jsonRPCError(t, what, a)
-		if r.path != "/mcp/tools/call" && !strings.Contains(a.body, "nested too deeply") {
+		if !strings.Contains(a.body, "nested too deeply") {
 			t.Errorf("%s: %.200s; want a message saying it is nested too deeply", what, a.body)
 		}
 	}

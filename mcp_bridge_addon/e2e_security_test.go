@@ -298,8 +298,11 @@ func TestServeSecurityBrowser(t *testing.T) {
 	for _, host := range []string{"evil.example", "evil.example:" + port, "192.168.1.10:" + port} {
 		for _, r := range []hreq{{method: "POST", path: "/mcp", body: initBody}, {method: "GET", path: "/sse"}} {
 			r.host, r.token = host, b.token
+			what := fmt.Sprintf("%s %s with Host %s", r.method, r.path, host)
 			if a := b.send(t, r); a.status != http.StatusForbidden {
-				t.Errorf("%s %s with Host %s: %d %.200s; want 403 (DNS rebinding)", r.method, r.path, host, a.status, a.body)
+				t.Errorf("%s: %d %.200s; want 403 (DNS rebinding)", what, a.status, a.body)
+			} else {
+				jsonRPCError(t, what, a)
 			}
 		}
 	}

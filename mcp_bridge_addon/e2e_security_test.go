@@ -264,7 +264,17 @@ func TestServeSecurityBrowser(t *testing.T) {
 	sid := b.initSession(t)
 	endpoint, closeSSE := b.openSSE(t)
 	defer closeSSE()
+	b.checkForeignOrigins(t, sid, endpoint)
+	b.checkAlive(t, "foreign origins")
+	b.checkDNSRebinding(t)
+	b.checkAlive(t, "DNS rebinding")
+}
 
+// checkForeignOrigins sends every kind of /mcp and /sse request with the
+// token from foreign pages: each gets 403 with a JSON-RPC error and no CORS
+// header, and the session they aimed at lives on.
+func (b *bridgeProc) checkForeignOrigins(t *testing.T, sid, endpoint string) {
+	t.Helper()
 	forbidden := []hreq{
 		{method: "POST", path: "/mcp", body: initBody},
 		{method: "POST", path: "/mcp", body: listBody, header: sessionHeaders(sid)},
@@ -292,8 +302,13 @@ func TestServeSecurityBrowser(t *testing.T) {
 	if a := b.listTools(t, sid); a.status != 200 || !strings.Contains(mcpAnswer(a), "get_entities") {
 		t.Errorf("the session after a foreign page's DELETE: %d %.300s; want it alive", a.status, a.body)
 	}
-	b.checkAlive(t, "foreign origins")
+}
 
+// checkDNSRebinding sends /mcp and /sse requests, with the token, whose Host
+// is not this machine although they arrive on loopback: 403. Local pages
+// and local host names are served.
+func (b *bridgeProc) checkDNSRebinding(t *testing.T) {
+	t.Helper()
 	port := strings.TrimPrefix(b.base, "http://127.0.0.1:")
 	for _, host := range []string{"evil.example", "evil.example:" + port, "192.168.1.10:" + port} {
 		for _, r := range []hreq{{method: "POST", path: "/mcp", body: initBody}, {method: "GET", path: "/sse"}} {
@@ -313,7 +328,6 @@ func TestServeSecurityBrowser(t *testing.T) {
 			t.Errorf("initialize from a local page (Origin %q, Host %q): %d %.200s; want 200", local.origin, local.host, a.status, a.body)
 		}
 	}
-	b.checkAlive(t, "DNS rebinding")
 }
 
 func withHeader(h map[string]string, k, v string) map[string]string {
@@ -371,14 +385,13 @@ func (b *bridgeProc) openSSE(t *testing.T) (string, func()) {
 // comes from write, and reads the answer while the body is still being
 // written (a server refusing a body answers before it has all arrived).
 // stop is closed once the answer has been read.
-func rawExchange(t *testing.T, addr, head string, write func(w io.Writer, stop <-chan struct{})) (*http.Response, string, time.Duration, error) {
+func rawExchange(t *testing.T, addr, head string, write func(w io.Writer, stop <-chan struct{})) (*http.Response, string, error) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
@@ -391,10 +404,10 @@ func rawExchange(t *testing.T, addr, head string, write func(w io.Writer, stop <
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return nil, "", time.Since(start), err
+		return nil, "", err
 	}
 	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body), time.Since(start), nil
+	return resp, string(body), nil
 }
 
 // rawHead is the head of a POST with the token and the given length.
@@ -431,10 +444,39 @@ func TestServeSecurityLimits(t *testing.T) {
 	slowStart := time.Now()
 	go func() { slow <- b.stalledBody(sid) }()
 
+	b.checkBigBodies(t, sid, endpoint)
+	b.checkAlive(t, "10 MiB bodies")
+	b.checkDeepJSON(t, sid, endpoint)
+	b.checkAlive(t, "deep JSON")
+	checkChildrenAlive(t, b, kids)
+
+	b.checkSessionIDs(t, sid)
+	b.checkAlive(t, "forged session ids")
+
+	select {
+	case msg := <-slow:
+		if msg != "" {
+			t.Error(msg)
+		}
+		t.Logf("stalled body ended after %v", time.Since(slowStart))
+	case <-time.After(90 * time.Second):
+		t.Error("a stalled body was neither answered nor closed after 90 s")
+	}
+	b.checkAlive(t, "a stalled body")
+	checkChildrenAlive(t, b, kids)
+	closeSSE()
+	b.stopAndCheckChildren(t, kids)
+}
+
+// checkBigBodies posts 10 MiB to /mcp, the SSE message endpoint and
+// /mcp/tools/call: 413 with a JSON-RPC error, answered while the body is
+// still being sent.
+func (b *bridgeProc) checkBigBodies(t *testing.T, sid, endpoint string) {
+	t.Helper()
 	const big = 10 << 20
 	for _, path := range []string{"/mcp", endpoint, "/mcp/tools/call"} {
 		head := b.rawHead(path, big, sessionHeaders(sid))
-		resp, body, _, err := rawExchange(t, strings.TrimPrefix(b.base, "http://"), head, func(w io.Writer, stop <-chan struct{}) {
+		resp, body, err := rawExchange(t, strings.TrimPrefix(b.base, "http://"), head, func(w io.Writer, stop <-chan struct{}) {
 			io.WriteString(w, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_entities","arguments":{"pad":"`)
 			chunk := []byte(strings.Repeat("a", 64<<10))
 			for sent := 0; sent < big; sent += len(chunk) {
@@ -459,8 +501,12 @@ func TestServeSecurityLimits(t *testing.T) {
 			t.Errorf("POST %s with 10 MiB: JSON-RPC code %d, want -31010", path, code)
 		}
 	}
-	b.checkAlive(t, "10 MiB bodies")
+}
 
+// checkDeepJSON calls a tool with arguments nested 100 000 deep (200 KB)
+// on /mcp, the SSE message endpoint and /mcp/tools/call: 400 saying so.
+func (b *bridgeProc) checkDeepJSON(t *testing.T, sid, endpoint string) {
+	t.Helper()
 	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
 	call := `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"get_entities","arguments":{"domain":` + deep + `}}}`
 	for _, r := range []hreq{
@@ -480,25 +526,6 @@ func TestServeSecurityLimits(t *testing.T) {
 			t.Errorf("%s: %.200s; want a message saying it is nested too deeply", what, a.body)
 		}
 	}
-	b.checkAlive(t, "deep JSON")
-	checkChildrenAlive(t, b, kids)
-
-	b.checkSessionIDs(t, sid)
-	b.checkAlive(t, "forged session ids")
-
-	select {
-	case msg := <-slow:
-		if msg != "" {
-			t.Error(msg)
-		}
-		t.Logf("stalled body ended after %v", time.Since(slowStart))
-	case <-time.After(90 * time.Second):
-		t.Error("a stalled body was neither answered nor closed after 90 s")
-	}
-	b.checkAlive(t, "a stalled body")
-	checkChildrenAlive(t, b, kids)
-	closeSSE()
-	b.stopAndCheckChildren(t, kids)
 }
 
 // checkChildrenAlive fails if a child in kids is gone or the bridge has
@@ -616,56 +643,60 @@ func TestServeAddonGeneratedToken(t *testing.T) {
 		envOptions: options, envData: data}
 	tokenFile := filepath.Join(data, apiTokenFile)
 
-	var first string
-	for run := range 2 {
-		b := startBridge(t, env)
-		waitStatus(t, b.process, b.base+"/health", 200)
-		raw, err := os.ReadFile(tokenFile)
-		if err != nil {
-			t.Fatalf("run %d: no generated token: %v", run, err)
+	first := addonTokenRun(t, env, tokenFile, true, supervisorToken)
+	if second := addonTokenRun(t, env, tokenFile, false, supervisorToken); second != first {
+		t.Error("the second start changed the generated token")
+	}
+}
+
+// addonTokenRun starts the add-on without api_token and checks the token
+// in tokenFile: 0600, required on the API port (401 without it, 200 with
+// it), never in the children's environment nor in the log, which says
+// where it is and whether it is new. It returns the token.
+func addonTokenRun(t *testing.T, env map[string]string, tokenFile string, isNew bool, secrets ...string) string {
+	t.Helper()
+	b := startBridge(t, env)
+	waitStatus(t, b.process, b.base+"/health", 200)
+	raw, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatalf("no generated token: %v", err)
+	}
+	if fi, _ := os.Stat(tokenFile); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %o, want 600", fi.Mode().Perm())
+	}
+	token := strings.TrimSpace(string(raw))
+	for _, path := range []string{"/mcp/status", "/metrics"} {
+		if a := b.send(t, hreq{method: "GET", path: path, from: nextSourceIP()}); a.status != 401 ||
+			!strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s without a token: %d %s; want 401", path, a.status, a.body)
 		}
-		if fi, _ := os.Stat(tokenFile); fi.Mode().Perm() != 0o600 {
-			t.Errorf("run %d: token file mode %o, want 600", run, fi.Mode().Perm())
+		if a := b.send(t, hreq{method: "GET", path: path, token: token}); a.status != 200 {
+			t.Errorf("%s with the generated token: %d %.200s; want 200", path, a.status, a.body)
 		}
-		token := strings.TrimSpace(string(raw))
-		if run == 0 {
-			first = token
-		} else if token != first {
-			t.Errorf("second start: token changed")
-		}
-		for _, path := range []string{"/mcp/status", "/metrics"} {
-			if a := b.send(t, hreq{method: "GET", path: path, from: nextSourceIP()}); a.status != 401 ||
-				!strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
-				t.Errorf("run %d: %s without a token: %d %s; want 401", run, path, a.status, a.body)
-			}
-			if a := b.send(t, hreq{method: "GET", path: path, token: token}); a.status != 200 {
-				t.Errorf("run %d: %s with the generated token: %d %.200s; want 200", run, path, a.status, a.body)
-			}
-		}
-		b.token = token
-		if a := b.send(t, hreq{method: "POST", path: "/mcp", body: initBody, token: token}); a.status != 200 {
-			t.Errorf("run %d: MCP initialize with the generated token: %d %.200s", run, a.status, a.body)
-		}
-		kids := children(t, b.cmd.Process.Pid)
-		for _, pid := range kids {
-			for _, kv := range childEnviron(t, pid) {
-				if strings.Contains(kv, token) {
-					t.Errorf("run %d: child %d environment holds the generated token in %s", run, pid, strings.SplitN(kv, "=", 2)[0])
-				}
-			}
-		}
-		b.stopAndCheckChildren(t, kids)
-		log := b.stderr.String()
-		want := "using the generated token in " + tokenFile
-		if !strings.Contains(log, want) || !strings.Contains(log, "new="+strconv.FormatBool(run == 0)) {
-			t.Errorf("run %d: the log lacks %q with new=%v:\n%s", run, want, run == 0, log)
-		}
-		for _, secret := range []string{token, supervisorToken} {
-			if strings.Contains(log, secret) {
-				t.Errorf("run %d: the log holds a secret", run)
+	}
+	if a := b.send(t, hreq{method: "POST", path: "/mcp", body: initBody, token: token}); a.status != 200 {
+		t.Errorf("MCP initialize with the generated token: %d %.200s", a.status, a.body)
+	}
+	kids := children(t, b.cmd.Process.Pid)
+	for _, pid := range kids {
+		for _, kv := range childEnviron(t, pid) {
+			if strings.Contains(kv, token) {
+				t.Errorf("child %d environment holds the generated token in %s", pid, strings.SplitN(kv, "=", 2)[0])
 			}
 		}
 	}
+	b.stopAndCheckChildren(t, kids)
+	log := b.stderr.String()
+	if want := "using the generated token in " + tokenFile; !strings.Contains(log, want) ||
+		!strings.Contains(log, "new="+strconv.FormatBool(isNew)) {
+		t.Errorf("the log lacks %q with new=%v:\n%s", want, isNew, log)
+	}
+	for _, secret := range append(secrets, token) {
+		if strings.Contains(log, secret) {
+			t.Error("the log holds a secret")
+		}
+	}
+	return token
 }
 
 // TestServeShutdownWithOpenStreams stops the bridge while MCP clients hold

@@ -640,7 +640,7 @@ func TestServeAddonGeneratedToken(t *testing.T) {
 	writeFile(t, options, `{"pool_min_sessions": 1, "pool_max_sessions": 1, "rate_limit_per_second": 0}`)
 	data := t.TempDir()
 	env := map[string]string{envToken: "", envSupervisorToken: supervisorToken, envSupervisorURL: ha.URL(),
-		envOptions: options, envData: data}
+		envOptions: options, envData: data, envIngressPort: strconv.Itoa(freePort(t))}
 	tokenFile := filepath.Join(data, apiTokenFile)
 
 	first := addonTokenRun(t, env, tokenFile, true, supervisorToken)
@@ -677,6 +677,7 @@ func addonTokenRun(t *testing.T, env map[string]string, tokenFile string, isNew 
 	if a := b.send(t, hreq{method: "POST", path: "/mcp", body: initBody, token: token}); a.status != 200 {
 		t.Errorf("MCP initialize with the generated token: %d %.200s", a.status, a.body)
 	}
+	checkIngressClosed(t, &bridgeProc{process: b.process, base: "http://127.0.0.1:" + env[envIngressPort]})
 	kids := children(t, b.cmd.Process.Pid)
 	for _, pid := range kids {
 		for _, kv := range childEnviron(t, pid) {
@@ -773,5 +774,29 @@ func TestServeSecurityNoTokenLoopback(t *testing.T) {
 	}
 	if a := b.send(t, hreq{method: "GET", path: "/health", host: "evil.example"}); a.status != 200 {
 		t.Errorf("/health with any Host: %d; want 200 (health checks are not for pages to abuse)", a.status)
+	}
+}
+
+// checkIngressClosed: the add-on's Ingress port, which serves the status
+// page (with the generated token), the REST API and MCP without a token,
+// answers only the Supervisor; anyone else gets 403, whatever headers they
+// forge.
+func checkIngressClosed(t *testing.T, ingress *bridgeProc) {
+	t.Helper()
+	forged := map[string]string{"X-Forwarded-For": "172.30.32.2", "X-Real-IP": "172.30.32.2",
+		"X-Remote-User-Id": "0123456789abcdef", "X-Ingress-Path": "/api/hassio_ingress/x"}
+	for _, r := range []hreq{
+		{method: "GET", path: "/"},
+		{method: "POST", path: "/mcp", body: initBody},
+		{method: "GET", path: "/sse"},
+		{method: "POST", path: "/mcp/tools/call", body: `{"name":"get_entities","arguments":{}}`},
+		{method: "GET", path: "/mcp/status"},
+	} {
+		for _, header := range []map[string]string{nil, forged} {
+			r.header = header
+			if a := ingress.send(t, r); a.status != http.StatusForbidden {
+				t.Errorf("Ingress %s %s from loopback (headers %v): %d %.200s; want 403", r.method, r.path, header, a.status, a.body)
+			}
+		}
 	}
 }

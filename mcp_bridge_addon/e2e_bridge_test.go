@@ -413,7 +413,9 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
 	b.waitSessions(t)
 	kids := children(t, b.cmd.Process.Pid)
-	ha.SetLatency(300 * time.Millisecond) // every answer of Home Assistant is now slow
+	// Every answer of Home Assistant is now slow (the call takes about a
+	// second), yet within the 5 s that calls get to finish on a stop.
+	ha.SetLatency(100 * time.Millisecond)
 
 	type answer struct {
 		status int

@@ -56,7 +56,7 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if picked := p.pickLocked(); picked != nil { // a free child: no wait to account for
-		picked.inflight++
+		picked.take()
 		p.updateLocked()
 		return picked, picked.sess, nil
 	}
@@ -77,7 +77,7 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 		}
 		return nil, nil, err
 	}
-	picked.inflight++
+	picked.take()
 	p.updateLocked()
 	return picked, picked.sess, nil
 }

@@ -46,8 +46,10 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	switch {
 	case errors.Is(err, ErrUnknownTool):
 		return Result{}, KindAuto, err
-	case err != nil && ctx.Err() == nil && cctx.Err() != nil:
+	case err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 		return Result{}, KindAuto, fmt.Errorf("%w while listing tools: %w", ErrTimeout, err)
+	case err != nil && ctx.Err() == nil && b.abortedError(plan{}, false) != nil:
+		return Result{}, KindAuto, &StopError{}
 	case err != nil:
 		return b.fallback(ctx, req, KindAuto, b.unavailable(ctx, err))
 	}

@@ -101,9 +101,10 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		},
 	})
 	if err != nil {
-		// A caller joining an earlier call (same request id) cannot tell
-		// whether it started: assume it did.
-		return Result{}, b.finalError(ctx, qctx, p, err, started.Load() || p.idemKey != "")
+		// A caller that joined an earlier call (same request id) did not
+		// run it: it may have started unless the queue says it had not.
+		mayHaveRun := started.Load() || p.idemKey != "" && !errors.Is(err, queue.ErrNotStarted)
+		return Result{}, b.finalError(ctx, qctx, p, err, mayHaveRun)
 	}
 	meta := Meta{
 		QueueWait:    out.Wait,

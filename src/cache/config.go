@@ -92,14 +92,14 @@ type Policy struct {
 // these entries whole.
 func DefaultPolicies() map[string]Policy {
 	return map[string]Policy{
-		ToolsList:          {TTL: time.Hour, Level: LevelL1},
-		"get_entities":     {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_entity_state": {TTL: 10 * time.Second, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_services":     {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrMinimal},
-		"list_areas":       {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_history":      {TTL: time.Minute, Level: LevelL1},
-		"list_automations": {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"call_service":     {Fallback: FallbackFailFast},
+		ToolsList:           {TTL: time.Hour, Level: LevelL1},
+		"get_entities":      {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_entity_state":  {TTL: 10 * time.Second, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_services":      {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrMinimal},
+		"list_areas":        {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_history":       {TTL: time.Minute, Level: LevelL1},
+		"list_automations":  {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"call_service":      {Fallback: FallbackFailFast},
 		"toggle_automation": {Fallback: FallbackFailFast},
 		"create_automation": {Fallback: FallbackFailFast},
 	}

@@ -1,0 +1,254 @@
+package cache_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
+)
+
+// cachedSet fills every query in qs and returns a function that reports,
+// in qs order, which are still cached (without refilling the others).
+func cachedSet(t *testing.T, c *cache.Cache, qs map[string]cache.Query) func() []string {
+	t.Helper()
+	f := &counter{}
+	for _, query := range qs {
+		do(t, c, query, f.fill)
+	}
+	return func() []string {
+		var kept []string
+		for name, query := range qs {
+			query.Control = cache.Control{NoStore: true} // a miss leaves nothing behind
+			if a := do(t, c, query, f.fill); a.Cached {
+				kept = append(kept, name)
+			}
+		}
+		slices.Sort(kept)
+		return kept
+	}
+}
+
+func TestStateChangedReachesDependents(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entries := map[string]cache.Query{
+		"lights on":         q("get_entities", `{"domain":"light","state":"on"}`),
+		"lights on kitchen": q("get_entities", `{"domain":"light","state":"ON","area":"kitchen"}`),
+		"switches":          q("get_entities", `{"domain":"switch"}`),
+		"search kitchen":    q("get_entities", `{"search":"Kitchen"}`),
+		"kitchen state":     q("get_entity_state", `{"entity_id":"light.kitchen"}`),
+		"kitchen history":   q("get_history", `{"entity_id":["sensor.t","light.kitchen"]}`),
+		"areas":             q("list_areas", `{}`),
+		"services":          q("get_services", `{}`),
+		"tools":             q(cache.ToolsList, ``),
+	}
+	all := []string{"areas", "kitchen history", "kitchen state", "lights on", "lights on kitchen", "search kitchen", "services", "switches", "tools"}
+	without := func(names ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return slices.Contains(names, s) })
+	}
+	tests := []struct {
+		name string
+		ev   cache.Event
+		want []string // still cached afterwards
+	}{
+		{"kitchen light turns on", stateEvent("light.kitchen", "off", "on", at),
+			without("lights on", "lights on kitchen", "search kitchen", "kitchen state", "kitchen history")},
+		{"kitchen light turns off", stateEvent("light.kitchen", "on", "off", at),
+			without("lights on", "lights on kitchen", "search kitchen", "kitchen state", "kitchen history")},
+		{"hall light dims while on", stateEvent("light.hall", "on", "on", at), without("lights on", "lights on kitchen")},
+		{"hall light off, attribute change", stateEvent("light.hall", "off", "off", at), all},
+		{"unrelated sensor", stateEvent("sensor.hall_temperature", "20", "21", at), all},
+		{"history entity", stateEvent("sensor.t", "20", "21", at), without("kitchen history")},
+		{"switch added", stateEvent("switch.fan", "", "off", at), without("switches", "areas")},
+		{"service registered", cache.Event{Type: "service_registered", Time: at}, without("services")},
+		{"area registry", cache.Event{Type: "area_registry_updated", Time: at},
+			without("areas", "lights on", "lights on kitchen", "switches", "search kitchen", "kitchen state", "kitchen history")},
+		{"unreadable state_changed", cache.Event{Type: "state_changed", Data: json.RawMessage(`{"entity_id":7}`)}, []string{"services", "tools"}},
+		{"other event", cache.Event{Type: "call_service", Time: at}, all},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(t, cache.Config{})
+			kept := cachedSet(t, c, entries)
+			c.OnEvent(tt.ev)
+			if got := kept(); !slices.Equal(got, tt.want) {
+				t.Errorf("kept %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInvalidateTagAndFlush(t *testing.T) {
+	entries := map[string]cache.Query{
+		"tools":  q(cache.ToolsList, ``),
+		"state":  q("get_entity_state", `{"entity_id":"light.kitchen"}`),
+		"search": q("get_entities", `{"search":"x"}`),
+	}
+	tests := []struct {
+		name string
+		op   func(*cache.Cache)
+		want []string
+	}{
+		{"tools changed", func(c *cache.Cache) { c.InvalidateTag(context.Background(), cache.TagTools) }, []string{"search", "state"}},
+		{"entity", func(c *cache.Cache) { c.InvalidateEntity(context.Background(), "Light.Kitchen") }, []string{"tools"}},
+		{"flush", func(c *cache.Cache) { c.Flush(context.Background()) }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(t, cache.Config{})
+			kept := cachedSet(t, c, entries)
+			tt.op(c)
+			if got := kept(); !slices.Equal(got, tt.want) {
+				t.Errorf("kept %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteInvalidatesTargets(t *testing.T) {
+	entries := map[string]cache.Query{
+		"kitchen": q("get_entity_state", `{"entity_id":"light.kitchen"}`),
+		"hall":    q("get_entity_state", `{"entity_id":"light.hall"}`),
+		"fan":     q("get_entity_state", `{"entity_id":"fan.attic"}`),
+		"lights":  q("get_entities", `{"domain":"light","state":"off"}`),
+		"tools":   q(cache.ToolsList, ``),
+	}
+	tests := []struct {
+		tool, args string
+		want       []string
+	}{
+		{"call_service", `{"domain":"light","service":"turn_on","entity_id":"light.kitchen"}`, []string{"fan", "hall", "tools"}},
+		{"call_service", `{"domain":"light","service":"turn_on","target":{"entity_id":["light.kitchen","fan.attic"]}}`, []string{"hall", "tools"}},
+		{"call_service", `{"domain":"light","service":"turn_on","target":{"area_id":"kitchen"}}`, []string{"tools"}},
+		{"toggle_automation", `{"entity_id":"automation.porch"}`, []string{"fan", "hall", "kitchen", "lights", "tools"}},
+		{"create_automation", `{"config":{"alias":"x"}}`, []string{"tools"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			c := newCache(t, cache.Config{})
+			kept := cachedSet(t, c, entries)
+			c.Wrote(t.Context(), tt.tool, json.RawMessage(tt.args))
+			if got := kept(); !slices.Equal(got, tt.want) {
+				t.Errorf("kept %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// home is a fake Home Assistant seen through a child: the child's answers
+// reflect whatever it has applied, which a test sets.
+type home struct {
+	state string
+	at    time.Time
+}
+
+func (h *home) answer(context.Context) (json.RawMessage, error) {
+	return result(map[string]any{"entity_id": "light.kitchen", "state": h.state, "last_updated": h.at}), nil
+}
+
+func TestWriteThenReadGetsNewState(t *testing.T) {
+	c := newCache(t, cache.Config{})
+	h := &home{state: "off", at: time.Unix(100, 0)}
+	read := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+	do(t, c, read, h.answer)
+	// The write: the child that ran it waited for the change, so its view
+	// (and Home Assistant) have it; the bridge's event has not arrived.
+	h.state, h.at = "on", time.Unix(101, 0)
+	c.Wrote(t.Context(), "call_service", json.RawMessage(`{"domain":"light","service":"turn_on","entity_id":"light.kitchen"}`))
+	a := do(t, c, read, h.answer)
+	var got struct {
+		SC struct{ State string } `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(a.Raw, &got); err != nil || got.SC.State != "on" || a.Cached {
+		t.Errorf("read right after the write: %s (cached %v); want the new state, filled", a.Raw, a.Cached)
+	}
+}
+
+func TestFillOverlappingInvalidationNotStored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCache(t, cache.Config{})
+		read := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+		release := make(chan struct{})
+		started := make(chan struct{})
+		var first cache.Answer
+		go func() {
+			first = do(t, c, read, func(ctx context.Context) (json.RawMessage, error) {
+				close(started)
+				<-release // the child read its view before the event...
+				return (&home{state: "off"}).answer(ctx)
+			})
+		}()
+		<-started
+		c.OnEvent(stateEvent("light.kitchen", "off", "on", time.Time{})) // ...which reaches the bridge now
+		// A caller arriving after the event does not join the doomed fill.
+		second := do(t, c, read, (&home{state: "on"}).answer)
+		close(release)
+		synctest.Wait()
+		if first.Stored || second.Shared || !second.Stored {
+			t.Errorf("overlapping fill stored %v; later caller shared %v stored %v; want false, false, true", first.Stored, second.Shared, second.Stored)
+		}
+		if a := do(t, c, read, (&home{state: "stale"}).answer); !a.Cached || string(a.Raw) != string(second.Raw) {
+			t.Errorf("cache holds %s; want the later fill's answer", a.Raw)
+		}
+	})
+}
+
+func TestPauseFlushesAndResumes(t *testing.T) {
+	for _, resume := range []string{"Resume", "Missed event"} {
+		t.Run(resume, func(t *testing.T) {
+			c := newCache(t, cache.Config{})
+			f := &counter{}
+			state := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+			tools := q(cache.ToolsList, ``)
+			do(t, c, state, f.fill)
+			do(t, c, tools, f.fill)
+			c.Pause()
+			if !c.Stats().Paused {
+				t.Fatal("Stats().Paused = false after Pause")
+			}
+			for i := range 3 {
+				if a := do(t, c, state, f.fill); a.Cached || a.Stored {
+					t.Errorf("paused read %d: cached %v stored %v; want a fill, not stored", i, a.Cached, a.Stored)
+				}
+			}
+			if a := do(t, c, tools, f.fill); !a.Cached {
+				t.Error("paused: tools/list (not from Home Assistant) was flushed")
+			}
+			if resume == "Resume" {
+				c.Resume()
+			} else {
+				c.OnEvent(cache.Event{Missed: true})
+			}
+			do(t, c, state, f.fill)
+			if a := do(t, c, state, f.fill); !a.Cached {
+				t.Error("after resync: not cached")
+			}
+		})
+	}
+}
+
+func TestPauseDoomsRunningFill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCache(t, cache.Config{})
+		read := q("get_entities", `{"domain":"light"}`)
+		release := make(chan struct{})
+		var a cache.Answer
+		go func() {
+			a = do(t, c, read, func(ctx context.Context) (json.RawMessage, error) {
+				<-release
+				return result(map[string]any{}), nil
+			})
+		}()
+		synctest.Wait()
+		c.Pause()
+		c.Resume()
+		close(release)
+		synctest.Wait()
+		if a.Stored {
+			t.Error("a fill that spanned a dropped subscription was stored")
+		}
+	})
+}

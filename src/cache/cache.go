@@ -68,6 +68,7 @@ type flight struct {
 	h      holder
 	start  uint64    // Cache.seq when it started
 	wall   time.Time // and the wall clock then, for L2
+	wm     time.Time // the newest event known for its deps then (HA time)
 	doomed bool      // something it depends on changed since start
 	noJoin bool      // a no-cache fill: nobody joins it
 	done   chan struct{}
@@ -152,6 +153,18 @@ func (c *Cache) Do(ctx context.Context, q Query, fill FillFunc) (Answer, error) 
 	}
 }
 
+// Get answers q from the cache only (L1, then L2), following q.Control; ok
+// is false on a miss, for tools without a caching policy, and for
+// no-cache.
+func (c *Cache) Get(ctx context.Context, q Query) (Answer, bool) {
+	pol, ok := c.Policy(q.Tool)
+	canon, args, err := Canonical(q.Args)
+	if !ok || err != nil || q.Control.NoCache {
+		return Answer{}, false
+	}
+	return c.lookup(ctx, Key(q.Tool, q.Profile, canon), q, pol, DepsFor(q.Tool, args))
+}
+
 // fill joins the key's flight or runs a new one. retry means the flight
 // joined ended with its leader's cancellation while ctx is still alive.
 func (c *Cache) fill(ctx context.Context, key string, q Query, pol Policy, deps Deps, fn FillFunc) (Answer, error, bool) {
@@ -172,7 +185,7 @@ func (c *Cache) fill(ctx context.Context, key string, q Query, pol Policy, deps 
 	}
 	fl := c.startLocked(key, deps, q.Control.NoCache)
 	c.mu.Unlock()
-	raw, err := c.run(ctx, q.Tool, deps, fn)
+	raw, err := c.run(ctx, q.Tool, fl.wm, fn)
 	c.finish(ctx, fl, q, pol, raw, err)
 	return fl.ans, fl.err, false
 }
@@ -184,7 +197,7 @@ func isCtxErr(err error) bool {
 // startLocked registers a flight for key in the indexes, so that
 // invalidations reach it while it runs.
 func (c *Cache) startLocked(key string, deps Deps, noJoin bool) *flight {
-	fl := &flight{start: c.seq, wall: time.Now(), noJoin: noJoin, done: make(chan struct{})}
+	fl := &flight{start: c.seq, wall: time.Now(), wm: c.marks.of(deps).ha, noJoin: noJoin, done: make(chan struct{})}
 	fl.h = holder{key: key, deps: deps, fl: fl}
 	if c.paused && deps.onHA() {
 		fl.doomed = true // nothing that depends on HA is stored until resync
@@ -196,15 +209,15 @@ func (c *Cache) startLocked(key string, deps Deps, noJoin bool) *flight {
 	return fl
 }
 
-// run calls fn until its answer is at least as current as the newest event
-// the cache knew for deps when the attempt started.
-func (c *Cache) run(ctx context.Context, tool string, deps Deps, fn FillFunc) (json.RawMessage, error) {
+// run calls fn until its answer is at least as current as wm, the newest
+// event the cache knew for the answer's dependencies when the fill started:
+// every caller of the fill asked after it (or joined before an event for
+// them doomed the fill). An event arriving during the fill dooms the store,
+// not the answer, so a steady stream of events cannot starve the fill.
+func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc) (json.RawMessage, error) {
 	wait := c.cfg.LagRetryWait
 	deadline := time.Now().Add(c.cfg.MaxLagWait)
 	for {
-		c.mu.Lock()
-		wm := c.marks.of(deps).ha
-		c.mu.Unlock()
 		raw, err := fn(ctx)
 		if err != nil {
 			return nil, err

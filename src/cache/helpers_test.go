@@ -50,8 +50,12 @@ func (f *counter) fill(context.Context) (json.RawMessage, error) {
 
 func q(tool, args string) cache.Query { return cache.Query{Tool: tool, Args: json.RawMessage(args)} }
 
+type doer interface {
+	Do(context.Context, cache.Query, cache.FillFunc) (cache.Answer, error)
+}
+
 // do runs c.Do and fails the test on error.
-func do(t testing.TB, c *cache.Cache, query cache.Query, fill cache.FillFunc) cache.Answer {
+func do(t testing.TB, c doer, query cache.Query, fill cache.FillFunc) cache.Answer {
 	t.Helper()
 	a, err := c.Do(context.Background(), query, fill)
 	if err != nil {

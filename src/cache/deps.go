@@ -65,6 +65,20 @@ type Snapshot struct {
 
 // Matches reports whether the entity id in state s is in f's list.
 func (f Filter) Matches(id string, s *Snapshot) bool {
+	return f.matches(id, s, "")
+}
+
+// searchText is what Search words are looked for in.
+func searchText(id string, s *Snapshot) string {
+	if s == nil {
+		return ""
+	}
+	return strings.ToLower(id + " " + s.Name)
+}
+
+// matches is Matches with searchText(id, s) computed by the caller once
+// for every filter (or "" to compute it here if needed).
+func (f Filter) matches(id string, s *Snapshot, text string) bool {
 	if s == nil {
 		return false
 	}
@@ -80,7 +94,9 @@ func (f Filter) Matches(id string, s *Snapshot) bool {
 	if len(f.Search) == 0 {
 		return true
 	}
-	text := strings.ToLower(id + " " + s.Name)
+	if text == "" {
+		text = searchText(id, s)
+	}
 	for _, w := range f.Search {
 		if !strings.Contains(text, w) {
 			return false

@@ -105,6 +105,8 @@ type change struct {
 	id       string
 	old, new *Snapshot
 	unknown  bool
+
+	oldText, newText string // searchText of old and new, set by reached
 }
 
 // reached calls fn for every holder that c may change: those naming the
@@ -116,6 +118,7 @@ func (ix *index) reached(c change, fn func(*holder)) {
 		hit = append(hit, h)
 	}
 	domain, _, _ := strings.Cut(c.id, ".")
+	c.oldText, c.newText = searchText(c.id, c.old), searchText(c.id, c.new)
 	check := func(set holderSet) {
 		for h := range set {
 			if h.deps.AnyState || c.unknown || h.matchesEither(c) {
@@ -132,7 +135,7 @@ func (ix *index) reached(c change, fn func(*holder)) {
 
 func (h *holder) matchesEither(c change) bool {
 	for _, f := range h.deps.Filters {
-		if f.Matches(c.id, c.old) || f.Matches(c.id, c.new) {
+		if f.matches(c.id, c.old, c.oldText) || f.matches(c.id, c.new, c.newText) {
 			return true
 		}
 	}

@@ -47,6 +47,8 @@ type Cache struct {
 	m   *metrics
 	l2  *l2 // nil without Redis
 
+	born time.Time // L2 entries filled before it are refused: invalidations before it were not seen
+
 	mu      sync.Mutex // guards every field below
 	store   *l1
 	ix      *index
@@ -88,6 +90,7 @@ func New(cfg Config) (*Cache, error) {
 	}
 	c := &Cache{
 		cfg:     cfg,
+		born:    time.Now(),
 		log:     cfg.Logger.With().Str("component", "cache").Logger(),
 		m:       m,
 		store:   newL1(cfg.MaxSize, cfg.MaxBytes),
@@ -185,8 +188,8 @@ func (c *Cache) fill(ctx context.Context, key string, q Query, pol Policy, deps 
 	}
 	fl := c.startLocked(key, deps, q.Control.NoCache)
 	c.mu.Unlock()
-	raw, err := c.run(ctx, q.Tool, fl.wm, fn)
-	c.finish(ctx, fl, q, pol, raw, err)
+	raw, view, err := c.run(ctx, q.Tool, fl.wm, fn)
+	c.finish(ctx, fl, q, pol, raw, view, err)
 	return fl.ans, fl.err, false
 }
 
@@ -214,28 +217,24 @@ func (c *Cache) startLocked(key string, deps Deps, noJoin bool) *flight {
 // every caller of the fill asked after it (or joined before an event for
 // them doomed the fill). An event arriving during the fill dooms the store,
 // not the answer, so a steady stream of events cannot starve the fill.
-func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc) (json.RawMessage, error) {
+func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc) (json.RawMessage, time.Time, error) {
 	wait := c.cfg.LagRetryWait
 	deadline := time.Now().Add(c.cfg.MaxLagWait)
 	for {
 		raw, err := fn(ctx)
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		vt, ok := c.cfg.ViewTime(tool, raw)
 		if !ok || !vt.Before(wm) {
-			return raw, nil
+			return raw, vt, nil
 		}
 		c.m.lagging.Inc()
 		if time.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("%w: answer of %v, event of %v", ErrViewBehind, vt, wm)
+			return nil, time.Time{}, fmt.Errorf("%w: answer of %v, event of %v", ErrViewBehind, vt, wm)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("cache: waiting for a lagging child: %w", ctx.Err())
-		case <-t.C:
+		if !sleepCtx(ctx, wait) {
+			return nil, time.Time{}, fmt.Errorf("cache: waiting for a lagging child: %w", ctx.Err())
 		}
 		wait *= 2
 	}
@@ -243,7 +242,7 @@ func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc)
 
 // finish records a flight's outcome, stores its answer unless something
 // it depends on changed since it started, and wakes its joiners.
-func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw json.RawMessage, err error) {
+func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw json.RawMessage, view time.Time, err error) {
 	fl.ans, fl.err = Answer{Raw: raw}, err
 	var put *entry
 	c.mu.Lock()
@@ -274,8 +273,11 @@ func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw
 	c.mu.Unlock()
 	close(fl.done)
 	if put != nil && pol.Level == LevelL2 && c.l2 != nil {
-		c.l2.set(ctx, put.h.key, l2Entry{Raw: raw, Start: fl.wall.UnixNano(), Stored: put.stored.UnixNano(),
-			Expires: put.expires.UnixNano()}, pol.TTL)
+		le := l2Entry{Raw: raw, Start: fl.wall.UnixNano(), Stored: put.stored.UnixNano(), Expires: put.expires.UnixNano()}
+		if !view.IsZero() {
+			le.View = view.UnixNano()
+		}
+		c.l2.set(ctx, put.h.key, le, pol.TTL)
 	}
 }
 
@@ -331,7 +333,8 @@ func (c *Cache) adoptL2(key, tool string, deps Deps, le l2Entry) (Answer, bool) 
 	defer c.mu.Unlock()
 	mk := c.marks.of(deps)
 	start := time.Unix(0, le.Start)
-	if !start.After(mk.local) || (c.paused && deps.onHA()) || c.flights[key] != nil && c.flights[key].doomed {
+	behind := le.View != 0 && time.Unix(0, le.View).Before(mk.ha)
+	if !start.After(mk.local) || !start.After(c.born) || behind || (c.paused && deps.onHA()) {
 		c.m.misses[LevelL2].Inc()
 		c.stats.misses++
 		return Answer{}, false

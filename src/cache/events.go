@@ -76,16 +76,17 @@ type stateChangedData struct {
 }
 
 // stateChanged invalidates what one state change reaches. Its Home
-// Assistant time is the new state's last_updated (the time a child's
-// answer of that state carries), else time_fired. An event the cache
-// cannot read drops every state.
+// Assistant time is the new state's last_updated, which is the time a
+// child's answer of that state carries (and, in Home Assistant, the
+// event's time_fired); for a removed entity, time_fired. An event the
+// cache cannot read drops every state.
 func (c *Cache) stateChanged(ev Event) {
 	var d stateChangedData
 	err := json.Unmarshal(ev.Data, &d)
 	id := strings.ToLower(d.EntityID)
 	inv := &invalidation{cause: CauseStateChanged}
 	m := mark{local: time.Now(), ha: ev.Time}
-	if d.NewState != nil && d.NewState.LastUpdated.After(m.ha) {
+	if d.NewState != nil && !d.NewState.LastUpdated.IsZero() {
 		m.ha = d.NewState.LastUpdated
 	}
 	c.mu.Lock()

@@ -3,7 +3,9 @@ package cache_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -249,6 +251,54 @@ func TestPauseDoomsRunningFill(t *testing.T) {
 		synctest.Wait()
 		if a.Stored {
 			t.Error("a fill that spanned a dropped subscription was stored")
+		}
+	})
+}
+
+func TestLaggingChildNeverCatchesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCache(t, cache.Config{})
+		read := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+		c.OnEvent(stateEvent("light.kitchen", "off", "on", time.Unix(200, 0)))
+		stuck := &home{state: "off", at: time.Unix(100, 0)} // its connection to HA is down
+		start := time.Now()
+		_, err := c.Do(t.Context(), read, stuck.answer)
+		if !errors.Is(err, cache.ErrViewBehind) {
+			t.Fatalf("Do error = %v; want ErrViewBehind", err)
+		}
+		if waited := time.Since(start); waited > cache.DefaultMaxLagWait {
+			t.Errorf("gave up after %v; want at most MaxLagWait (%v)", waited, cache.DefaultMaxLagWait)
+		}
+		if _, ok := c.Get(t.Context(), read); ok {
+			t.Error("a lagging answer was stored")
+		}
+		caughtUp := &home{state: "on", at: time.Unix(200, 0)}
+		if a := do(t, c, read, caughtUp.answer); !a.Stored {
+			t.Error("an answer as new as the event was not stored")
+		}
+	})
+}
+
+// FuzzOnEvent feeds arbitrary event data: the cache must not panic, and an
+// event it cannot read must not leave dependent entries behind.
+func FuzzOnEvent(f *testing.F) {
+	f.Add("state_changed", []byte(`{"entity_id":"light.kitchen","old_state":{"state":"off"},"new_state":{"state":"on","attributes":{"friendly_name":"K"}}}`))
+	f.Add("state_changed", []byte(`{"entity_id":"light.kitchen","old_state":null,"new_state":{"state":"on","last_updated":"2026-01-01T00:00:00Z","attributes":{"friendly_name":7,"device_class":null}}}`))
+	f.Add("state_changed", []byte(`{"entity_id":"","new_state":[]}`))
+	f.Add("service_registered", []byte(`{}`))
+	f.Add("area_registry_updated", []byte(`null`))
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		c := newCache(t, cache.Config{})
+		read := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+		do(t, c, read, (&counter{}).fill)
+		c.OnEvent(cache.Event{Type: typ, Data: data})
+		var d struct {
+			EntityID string `json:"entity_id"`
+		}
+		if typ == "state_changed" && (json.Unmarshal(data, &d) != nil || strings.EqualFold(d.EntityID, "light.kitchen")) {
+			if _, ok := c.Get(t.Context(), read); ok {
+				t.Errorf("state_changed %s left light.kitchen's entry", data)
+			}
 		}
 	})
 }

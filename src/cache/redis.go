@@ -36,13 +36,17 @@ type l2 struct {
 }
 
 // l2Entry is an answer as stored in Redis. Start is when its fill started
-// (wall clock, ns): an instance that saw an invalidation of its
-// dependencies after Start refuses it.
+// (wall clock, ns; instances are assumed to share a clock, as on one host
+// or under NTP): an instance that saw an invalidation of its dependencies
+// after Start, or that started after it, refuses it. View is the answer's
+// view time (Home Assistant time, ns; 0 if unknown), checked against the
+// reader's own event watermarks.
 type l2Entry struct {
 	Raw     json.RawMessage `json:"raw"`
 	Start   int64           `json:"start"`
 	Stored  int64           `json:"stored"`
 	Expires int64           `json:"expires"`
+	View    int64           `json:"view,omitempty"`
 }
 
 func newL2(cfg Config, log zerolog.Logger, m *metrics) (*l2, error) {

@@ -152,6 +152,12 @@ func TestRedisSharesEntries(t *testing.T) {
 	if again := do(t, b, lights, f.fill); !again.Cached {
 		t.Error("second read on B not cached")
 	}
+	// An instance started later may have missed invalidations of older
+	// entries: it refuses them.
+	late := newCache(t, cache.Config{RedisURL: srv.url(), Policies: map[string]cache.Policy{"get_entities": {Level: cache.LevelL2}}})
+	if got := do(t, late, lights, f.fill); got.Cached {
+		t.Error("an instance started after the fill took it from L2")
+	}
 	if s := b.Stats(); s.L2 != "up" {
 		t.Errorf("Stats().L2 = %q; want up", s.L2)
 	}

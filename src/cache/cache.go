@@ -134,7 +134,7 @@ func (c *Cache) Do(ctx context.Context, q Query, fill FillFunc) (Answer, error) 
 	canon, args, cerr := Canonical(q.Args)
 	if !ok || cerr != nil {
 		raw, err := fill(ctx)
-		if err == nil && cerr == nil {
+		if err == nil && cerr == nil && !isToolError(raw) {
 			c.mu.Lock()
 			c.keepStaleLocked(Key(q.Tool, q.Profile, canon), q.Tool, raw)
 			c.mu.Unlock()
@@ -244,6 +244,7 @@ func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc)
 // it depends on changed since it started, and wakes its joiners.
 func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw json.RawMessage, view time.Time, err error) {
 	fl.ans, fl.err = Answer{Raw: raw}, err
+	toolErr := err == nil && isToolError(raw) // decoded before taking the lock
 	var put *entry
 	c.mu.Lock()
 	c.ix.remove(&fl.h)
@@ -253,7 +254,7 @@ func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw
 	switch {
 	case err != nil:
 		c.m.fills[fillError].Inc()
-	case isToolError(raw):
+	case toolErr:
 		c.m.fills[fillUncacheable].Inc()
 	case fl.doomed:
 		c.m.fills[fillDiscarded].Inc()

@@ -49,12 +49,12 @@ func (s *staleStore) get(key string) (*staleEntry, bool) {
 	return el.Value.(*staleEntry), true
 }
 
-// keepStaleLocked remembers raw as key's last answer when tool's policy
-// falls back to cached answers.
+// keepStaleLocked remembers raw, which is not a tool error, as key's last
+// answer when tool's policy falls back to cached answers.
 func (c *Cache) keepStaleLocked(key, tool string, raw json.RawMessage) {
 	switch c.cfg.Policies[tool].Fallback {
 	case FallbackCachedOrEmpty, FallbackCachedOrMinimal:
-		if !isToolError(raw) && len(raw) <= c.cfg.MaxEntryBytes {
+		if len(raw) <= c.cfg.MaxEntryBytes {
 			c.stale.put(key, raw, time.Now())
 		}
 	}

@@ -71,6 +71,7 @@ type flight struct {
 	start  uint64    // Cache.seq when it started
 	wall   time.Time // and the wall clock then, for L2
 	wm     time.Time // the newest event known for its deps then (HA time)
+	settle bool      // started within Config.Settle of an invalidation of its deps
 	doomed bool      // something it depends on changed since start
 	noJoin bool      // a no-cache fill: nobody joins it
 	done   chan struct{}
@@ -200,7 +201,9 @@ func isCtxErr(err error) bool {
 // startLocked registers a flight for key in the indexes, so that
 // invalidations reach it while it runs.
 func (c *Cache) startLocked(key string, deps Deps, noJoin bool) *flight {
-	fl := &flight{start: c.seq, wall: time.Now(), wm: c.marks.of(deps).ha, noJoin: noJoin, done: make(chan struct{})}
+	mk := c.marks.of(deps)
+	fl := &flight{start: c.seq, wall: time.Now(), wm: mk.ha, noJoin: noJoin, done: make(chan struct{})}
+	fl.settle = deps.onHA() && !mk.local.IsZero() && fl.wall.Sub(mk.local) < c.cfg.Settle
 	fl.h = holder{key: key, deps: deps, fl: fl}
 	if c.paused && deps.onHA() {
 		fl.doomed = true // nothing that depends on HA is stored until resync
@@ -241,7 +244,8 @@ func (c *Cache) run(ctx context.Context, tool string, wm time.Time, fn FillFunc)
 }
 
 // finish records a flight's outcome, stores its answer unless something
-// it depends on changed since it started, and wakes its joiners.
+// it depends on changed since it started (or just before, for an answer
+// that does not say how current it is), and wakes its joiners.
 func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw json.RawMessage, view time.Time, err error) {
 	fl.ans, fl.err = Answer{Raw: raw}, err
 	toolErr := err == nil && isToolError(raw) // decoded before taking the lock
@@ -256,7 +260,7 @@ func (c *Cache) finish(ctx context.Context, fl *flight, q Query, pol Policy, raw
 		c.m.fills[fillError].Inc()
 	case toolErr:
 		c.m.fills[fillUncacheable].Inc()
-	case fl.doomed:
+	case fl.doomed, fl.settle && view.IsZero():
 		c.m.fills[fillDiscarded].Inc()
 		c.keepStaleLocked(fl.h.key, q.Tool, raw)
 	case q.Control.NoStore || len(raw) > c.cfg.MaxEntryBytes:

@@ -18,6 +18,7 @@ const (
 	DefaultCleanupInterval    = time.Minute
 	DefaultMaxLagWait         = 2 * time.Second
 	DefaultLagRetryWait       = 10 * time.Millisecond
+	DefaultSettle             = 250 * time.Millisecond
 	DefaultMaxStale           = 256
 	DefaultMaxTrackedEntities = 100_000
 	DefaultRedisTimeout       = 100 * time.Millisecond
@@ -149,6 +150,12 @@ type Config struct {
 	// it doubles on each retry. If zero, 10ms.
 	LagRetryWait time.Duration
 
+	// Settle is how long after an invalidation of what an answer depends
+	// on a fill that started meanwhile is served but not stored, when the
+	// answer does not say how current it is (ViewTime): the child may not
+	// have seen the event yet. If zero, 250ms; negative disables it.
+	Settle time.Duration
+
 	// MaxStale bounds the last answers kept for Fallback. If zero, 256.
 	MaxStale int
 	// MaxTrackedEntities bounds the per-entity event watermarks; past it
@@ -229,6 +236,7 @@ func (c Config) withDefaults() Config {
 	dur(&c.DefaultTTL, DefaultTTL)
 	dur(&c.MaxLagWait, DefaultMaxLagWait)
 	dur(&c.LagRetryWait, DefaultLagRetryWait)
+	dur(&c.Settle, DefaultSettle)
 	dur(&c.CleanupInterval, DefaultCleanupInterval)
 	dur(&c.RedisTimeout, DefaultRedisTimeout)
 	dur(&c.RedisRetry, DefaultRedisRetry)

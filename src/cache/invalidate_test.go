@@ -186,7 +186,7 @@ func TestFillOverlappingInvalidationNotStored(t *testing.T) {
 		<-started
 		c.OnEvent(stateEvent("light.kitchen", "off", "on", time.Time{})) // ...which reaches the bridge now
 		// A caller arriving after the event does not join the doomed fill.
-		second := do(t, c, read, (&home{state: "on"}).answer)
+		second := do(t, c, read, (&home{state: "on", at: time.Unix(1, 0)}).answer)
 		close(release)
 		synctest.Wait()
 		if first.Stored || second.Shared || !second.Stored {
@@ -201,7 +201,7 @@ func TestFillOverlappingInvalidationNotStored(t *testing.T) {
 func TestPauseFlushesAndResumes(t *testing.T) {
 	for _, resume := range []string{"Resume", "Missed event"} {
 		t.Run(resume, func(t *testing.T) {
-			c := newCache(t, cache.Config{})
+			c := newCache(t, cache.Config{Settle: -1})
 			f := &counter{}
 			state := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
 			tools := q(cache.ToolsList, ``)
@@ -251,6 +251,25 @@ func TestPauseDoomsRunningFill(t *testing.T) {
 		synctest.Wait()
 		if a.Stored {
 			t.Error("a fill that spanned a dropped subscription was stored")
+		}
+	})
+}
+
+func TestSettle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCache(t, cache.Config{})
+		f := &counter{} // answers without a view time
+		read := q("get_entities", `{"domain":"light"}`)
+		c.OnEvent(stateEvent("light.kitchen", "off", "on", time.Unix(1, 0)))
+		if a := do(t, c, read, f.fill); a.Stored {
+			t.Error("a fill right after an event it depends on was stored; the child may not have seen the event")
+		}
+		if a := do(t, c, q(cache.ToolsList, ``), f.fill); !a.Stored {
+			t.Error("tools/list (not from Home Assistant) was held back")
+		}
+		time.Sleep(cache.DefaultSettle)
+		if a := do(t, c, read, f.fill); !a.Stored {
+			t.Error("a fill after the settle time was not stored")
 		}
 	})
 }

@@ -19,6 +19,7 @@ const (
 	DefaultMaxLagWait         = 2 * time.Second
 	DefaultLagRetryWait       = 10 * time.Millisecond
 	DefaultSettle             = 250 * time.Millisecond
+	DefaultConnectedInterval  = time.Second
 	DefaultMaxStale           = 256
 	DefaultMaxTrackedEntities = 100_000
 	DefaultRedisTimeout       = 100 * time.Millisecond
@@ -156,6 +157,14 @@ type Config struct {
 	// have seen the event yet. If zero, 250ms; negative disables it.
 	Settle time.Duration
 
+	// Connected, if set, reports whether the bridge's own event
+	// subscription's connection is up (hass.Client.Status().Connected).
+	// Run polls it every ConnectedInterval (if zero, 1s) and calls Pause
+	// when it goes down; the Missed event that hass delivers once it has
+	// re-subscribed resumes caching.
+	Connected         func() bool
+	ConnectedInterval time.Duration
+
 	// MaxStale bounds the last answers kept for Fallback. If zero, 256.
 	MaxStale int
 	// MaxTrackedEntities bounds the per-entity event watermarks; past it
@@ -200,6 +209,7 @@ func (c Config) Validate() error {
 	neg(c.MaxStale < 0, "MaxStale", c.MaxStale)
 	neg(c.MaxTrackedEntities < 0, "MaxTrackedEntities", c.MaxTrackedEntities)
 	neg(c.CleanupInterval < 0, "CleanupInterval", c.CleanupInterval)
+	neg(c.ConnectedInterval < 0, "ConnectedInterval", c.ConnectedInterval)
 	neg(c.RedisTimeout < 0, "RedisTimeout", c.RedisTimeout)
 	neg(c.RedisRetry < 0, "RedisRetry", c.RedisRetry)
 	for name, p := range c.Policies {
@@ -237,6 +247,7 @@ func (c Config) withDefaults() Config {
 	dur(&c.MaxLagWait, DefaultMaxLagWait)
 	dur(&c.LagRetryWait, DefaultLagRetryWait)
 	dur(&c.Settle, DefaultSettle)
+	dur(&c.ConnectedInterval, DefaultConnectedInterval)
 	dur(&c.CleanupInterval, DefaultCleanupInterval)
 	dur(&c.RedisTimeout, DefaultRedisTimeout)
 	dur(&c.RedisRetry, DefaultRedisRetry)

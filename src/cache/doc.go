@@ -27,12 +27,14 @@
 // not stored, and later readers start a fresh fill instead of joining it.
 // Children read Home Assistant over their own connections and may lag the
 // bridge's event stream; when an answer says how current it is (ViewTime),
-// an answer older than the newest event the cache knows for its
-// dependencies is neither stored nor served: the fill is retried until the
-// child catches up or Config.MaxLagWait passes (ErrViewBehind).
+// an answer older than the newest event the cache knew for its
+// dependencies when the fill started is neither stored nor served: the
+// fill is retried until the child catches up or Config.MaxLagWait passes
+// (ErrViewBehind). An answer that does not say is served but not stored
+// when it started within Config.Settle of such an event.
 //
-// While the event subscription is down (Pause), everything that depends on
-// Home Assistant is flushed and nothing of it is cached; Resume (or a Missed
-// event, which hass delivers once it has re-subscribed) flushes again and
-// resumes.
+// While the event subscription is down (Pause, or Config.Connected turning
+// false), everything that depends on Home Assistant is flushed and nothing
+// of it is cached; Resume (or the Missed event that hass delivers once it
+// has re-subscribed) flushes again and resumes.
 package cache

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -230,6 +231,41 @@ func TestPauseFlushesAndResumes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRunFollowsConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var up atomic.Bool
+		up.Store(true)
+		c := newCache(t, cache.Config{Connected: up.Load, Settle: -1})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { c.Run(ctx); close(done) }()
+		f := &counter{}
+		read := q("get_entities", `{"domain":"light"}`)
+		do(t, c, read, f.fill)
+		up.Store(false) // the bridge's connection to Home Assistant drops
+		time.Sleep(cache.DefaultConnectedInterval)
+		synctest.Wait()
+		if !c.Paused() {
+			t.Fatal("not paused after the connection dropped")
+		}
+		if _, ok := c.Get(ctx, read); ok {
+			t.Error("entry kept after the connection dropped")
+		}
+		up.Store(true) // reconnected; hass re-subscribes and sends Missed
+		time.Sleep(cache.DefaultConnectedInterval)
+		synctest.Wait()
+		if !c.Paused() {
+			t.Error("resumed before the Missed event")
+		}
+		c.OnEvent(cache.Event{Type: "state_changed", Missed: true})
+		if c.Paused() {
+			t.Error("still paused after the Missed event")
+		}
+		cancel()
+		<-done
+	})
 }
 
 func TestPauseDoomsRunningFill(t *testing.T) {

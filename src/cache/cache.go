@@ -15,6 +15,10 @@ import (
 // older than an event the cache had already seen for what it depends on.
 var ErrViewBehind = errors.New("cache: the answering child is behind Home Assistant's events")
 
+// ErrFillPanicked is what callers that joined a fill get when its FillFunc
+// panicked (the panic goes on in the caller that ran it).
+var ErrFillPanicked = errors.New("cache: the fill panicked")
+
 // Query is one read as the cache sees it.
 type Query struct {
 	Tool    string          // tool name, or ToolsList
@@ -30,7 +34,7 @@ type FillFunc func(ctx context.Context) (json.RawMessage, error)
 type Answer struct {
 	Raw     json.RawMessage
 	Cached  bool          // served from the cache (Level says which)
-	Level   Level         // LevelL1 or LevelL2 when Cached
+	Level   Level         // LevelL1 or LevelL2 when Cached: where this read found it
 	Stored  bool          // a fill whose answer is now cached
 	Expires time.Time     // when the cached or stored answer expires; zero otherwise
 	Age     time.Duration // age of a cached or stale answer
@@ -189,7 +193,14 @@ func (c *Cache) fill(ctx context.Context, key string, q Query, pol Policy, deps 
 	}
 	fl := c.startLocked(key, deps, q.Control.NoCache)
 	c.mu.Unlock()
+	finished := false
+	defer func() {
+		if !finished { // fn panicked: release the joiners, then let it go on
+			c.finish(ctx, fl, q, pol, nil, time.Time{}, ErrFillPanicked)
+		}
+	}()
 	raw, view, err := c.run(ctx, q.Tool, fl.wm, fn)
+	finished = true
 	c.finish(ctx, fl, q, pol, raw, view, err)
 	return fl.ans, fl.err, false
 }
@@ -307,7 +318,7 @@ func (c *Cache) lookup(ctx context.Context, key string, q Query, pol Policy, dep
 		c.stats.hits++
 		c.m.hits[LevelL1].Inc()
 		c.mu.Unlock()
-		return Answer{Raw: e.raw, Cached: true, Level: e.level, Expires: e.expires, Age: now.Sub(e.stored)}, true
+		return Answer{Raw: e.raw, Cached: true, Level: LevelL1, Expires: e.expires, Age: now.Sub(e.stored)}, true
 	}
 	c.m.misses[LevelL1].Inc()
 	paused := c.paused && deps.onHA()

@@ -204,6 +204,38 @@ func TestLeaderCancelled(t *testing.T) {
 	})
 }
 
+func TestFillPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCache(t, cache.Config{})
+		release := make(chan struct{})
+		go func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("the fill's panic did not reach the caller that ran it")
+				}
+			}()
+			c.Do(context.Background(), q("get_entities", `{}`), func(context.Context) (json.RawMessage, error) {
+				<-release
+				panic("boom")
+			})
+		}()
+		synctest.Wait()
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, err = c.Do(context.Background(), q("get_entities", `{}`), (&counter{}).fill)
+		}()
+		synctest.Wait()
+		close(release)
+		<-done
+		if !errors.Is(err, cache.ErrFillPanicked) {
+			t.Errorf("joiner error = %v; want ErrFillPanicked", err)
+		}
+		do(t, c, q("get_entities", `{}`), (&counter{}).fill) // the key is usable again
+	})
+}
+
 func TestLRUBounds(t *testing.T) {
 	answer := func(size int) func(int64) json.RawMessage {
 		return func(n int64) json.RawMessage {

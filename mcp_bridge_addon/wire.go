@@ -30,7 +30,7 @@ type stack struct {
 	pool    *pool.Pool
 	bridge  *bridge.Bridge
 	http    *httpapi.Server
-	cache   *cache.Cache // nil when cache.enabled is false
+	cache   *cache.Cache       // nil when cache.enabled is false
 	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
 	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
 }

@@ -174,7 +174,7 @@ func newOursChild(o options) (*child, error) {
 		return nil, fmt.Errorf("starting the simulated home: %w", err)
 	}
 	env := []string{"HASS_URL=" + home.RESTURL(), "HASS_TOKEN=" + token, "MCP_BRIDGE_TOKEN=", "MCP_BRIDGE_CONFIG=",
-		"MCP_BRIDGE_LOG_LEVEL=warn", "MCP_BRIDGE_DATA=" + dir}
+		"MCP_BRIDGE_LOG_LEVEL=warning", "MCP_BRIDGE_DATA=" + dir}
 	if o.childGOGC != 0 {
 		env = append(env, "GOGC="+strconv.Itoa(o.childGOGC))
 	}

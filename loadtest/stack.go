@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
@@ -86,6 +88,7 @@ func newBridgeServer(o options, ch *child) (*pool.Pool, *bridge.Bridge, *mcphttp
 		Command: ch.command, Env: ch.env,
 		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
 		MaxInflightPerSession: o.inflight,
+		Logger:                zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger(),
 	})
 	if err != nil {
 		return nil, nil, nil, nil, "", err

@@ -46,6 +46,14 @@ func (r result) cpuPerRequest() time.Duration {
 	return r.cpu / time.Duration(r.requests)
 }
 
+// childCPUPerRequest is the descendants' share of cpuPerRequest.
+func (r result) childCPUPerRequest() time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return r.childCPU / time.Duration(r.requests)
+}
+
 func (r result) rps() float64 {
 	if r.elapsed <= 0 {
 		return 0

@@ -88,7 +88,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
 	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge and its peer, not the bare server and the floor")
-	fs.StringVar(&o.only, "only", "", "drive only this server: REST, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare or floor (for profiling)")
+	fs.StringVar(&o.only, "only", "", "drive only this server: REST, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare, floor or child-floor (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -176,14 +176,14 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 }
 
 // levelTargets are the servers driven at concurrency c, in order: the bare
-// server, the floor (at c=1), the bridge's REST API, Streamable HTTP and
+// server, the floor and the child's floor (at c=1), the bridge's REST API, Streamable HTTP and
 // SSE, and mcp-proxy's Streamable HTTP and SSE.
 func levelTargets(o options, st *stack, pr *peer, ch *child, c int) []target {
 	var ts []target
 	if !o.skipBare {
 		ts = append(ts, st.bareTarget())
 		if c == 1 {
-			ts = append(ts, st.relayTarget())
+			ts = append(ts, st.relayTarget(), st.childFloorTarget(ch.calls))
 		}
 	}
 	ts = append(ts, st.restTarget(ch.calls), st.streamableTarget(ch.calls), st.sseTarget(ch.calls))

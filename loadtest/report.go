@@ -52,8 +52,8 @@ const (
 // report prints the table and the verdicts. It returns false when an
 // answer was wrong, or when strict and a target was missed.
 func report(w io.Writer, rows []row, kind string, strict bool) bool {
-	fmt.Fprintln(w, "| c | server | req/s | p50 | p99 | CPU/req | wrong | req/s vs bare | p50 vs floor |")
-	fmt.Fprintln(w, "|--:|:--|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| c | server | req/s | p50 | p99 | CPU/req | of which children | wrong | req/s vs bare | p50 vs floor |")
+	fmt.Fprintln(w, "|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|")
 	var floor result
 	for _, r := range rows {
 		if f, ok := r.get("floor"); ok {
@@ -72,8 +72,8 @@ func report(w io.Writer, rows []row, kind string, strict bool) bool {
 			if r.c == 1 && floor.requests > 0 {
 				vsFloor = fmt.Sprintf("%.2f", float64(n.res.percentile(.5))/float64(floor.percentile(.5)))
 			}
-			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %d | %s | %s |\n", r.c, n.name, n.res.rps(),
-				ms(n.res.percentile(.5)), ms(n.res.percentile(.99)), us(n.res.cpuPerRequest()), n.res.wrong,
+			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %d | %s | %s |\n", r.c, n.name, n.res.rps(),
+				ms(n.res.percentile(.5)), ms(n.res.percentile(.99)), us(n.res.cpuPerRequest()), us(n.res.childCPUPerRequest()), n.res.wrong,
 				ratio(n.res.rps(), bare.rps()), vsFloor)
 		}
 		for _, n := range r.results {

@@ -30,6 +30,7 @@ var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"tex
 // all owned by one errgroup.
 type stack struct {
 	bridgeURL, bareURL, relayURL string
+	childFloorURL                string
 	token                        string
 	cancel                       context.CancelFunc
 	g                            *errgroup.Group
@@ -62,6 +63,15 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 		return nil, err
 	}
 	relaySrv := &http.Server{Handler: rl, ReadHeaderTimeout: 10 * time.Second}
+	cfLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cf, err := startChildRelay(ch)
+	if err != nil {
+		return nil, err
+	}
+	cfSrv := &http.Server{Handler: cf, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
@@ -71,8 +81,10 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 	g.Go(func() error { defer mh.Close(); return srv.Run(ctx) })
 	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
 	g.Go(func() error { return errors.Join(serveUntil(ctx, relaySrv, relayLn), rl.close()) })
+	g.Go(func() error { serveUntil(ctx, cfSrv, cfLn); cf.close(); return nil }) // a child killed at the end is no failure
 	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
-		relayURL: "http://" + relayLn.Addr().String(), token: token, cancel: cancel, g: g}
+		relayURL: "http://" + relayLn.Addr().String(), childFloorURL: "http://" + cfLn.Addr().String(),
+		token: token, cancel: cancel, g: g}
 	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
 		st.close()
 		return nil, err
@@ -188,6 +200,11 @@ func restBody(calls callSpec) func(b []byte, w, i int) []byte {
 // relayTarget checks that the relay echoed the call's own body.
 func (s *stack) relayTarget() target {
 	return postTarget("floor", s.relayURL+"/mcp/tools/call", "", callBody, checkRelay)
+}
+
+// childFloorTarget checks the child floor's answers as the REST API's.
+func (s *stack) childFloorTarget(calls callSpec) target {
+	return postTarget("child-floor", s.childFloorURL+"/", "", restBody(calls), calls.check)
 }
 
 func (s *stack) streamableTarget(calls callSpec) target {

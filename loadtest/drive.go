@@ -46,6 +46,21 @@ func (r result) cpuPerRequest() time.Duration {
 	return r.cpu / time.Duration(r.requests)
 }
 
+// merge adds another run's counts to r's.
+func (r result) merge(o result) result {
+	r.requests += o.requests
+	r.wrong += o.wrong
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.childCPU += o.childCPU
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
+	r.latencies = append(r.latencies, o.latencies...)
+	slices.Sort(r.latencies)
+	return r
+}
+
 // childCPUPerRequest is the descendants' share of cpuPerRequest.
 func (r result) childCPUPerRequest() time.Duration {
 	if r.requests == 0 {

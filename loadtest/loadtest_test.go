@@ -25,7 +25,7 @@ func TestSmoke(t *testing.T) {
 	for _, kind := range []string{childFast, childSDK} {
 		t.Run(kind, func(t *testing.T) {
 			var out bytes.Buffer
-			o := options{duration: 300 * time.Millisecond, levels: []int{1, 4}, children: 2, inflight: 2, child: kind, skipPeer: true}
+			o := options{duration: 300 * time.Millisecond, rounds: 2, levels: []int{1, 4}, children: 2, inflight: 2, child: kind, skipPeer: true}
 			ok, err := run(t.Context(), o, &out)
 			if err != nil || !ok {
 				t.Fatalf("run = %v, %v\n%s", ok, err, out.String())

@@ -39,6 +39,7 @@ import (
 // options are the command-line settings.
 type options struct {
 	duration   time.Duration // per level and server
+	rounds     int           // duration is split into this many interleaved rounds
 	levels     []int
 	children   int
 	inflight   int
@@ -78,6 +79,7 @@ func parseFlags(args []string) (options, error) {
 	o := options{}
 	levels := fs.String("levels", "1,8,64", "comma-separated concurrency levels")
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "how long each level runs, per server")
+	fs.IntVar(&o.rounds, "rounds", 1, "split each level's duration into this many rounds over all servers in turn")
 	fs.IntVar(&o.children, "children", 1, "stdio MCP children in the pool (one child batches best on 2 cores)")
 	fs.IntVar(&o.inflight, "inflight", 32, "calls one child serves at once (pipelined)")
 	fs.StringVar(&o.child, "child", childFast, "the stdio MCP child behind the bridge and mcp-proxy: fast (hand-written echo), sdk (go-sdk echo), everything (npm server-everything), ours (mcp_bridge_addon stdio on the simulated demo home)")
@@ -100,8 +102,8 @@ func parseFlags(args []string) (options, error) {
 		o.levels = append(o.levels, n)
 	}
 	o.peerArgs = strings.Fields(*peerArgs)
-	if o.duration <= 0 || o.duration > time.Hour || o.children < 1 || o.inflight < 1 {
-		return o, fmt.Errorf("-duration must be in (0, 1h], -children and -inflight at least 1")
+	if o.duration <= 0 || o.duration > time.Hour || o.children < 1 || o.inflight < 1 || o.rounds < 1 {
+		return o, fmt.Errorf("-duration must be in (0, 1h], -children, -inflight and -rounds at least 1")
 	}
 	switch o.child {
 	case childFast, childSDK, childEverything, childOurs:
@@ -160,11 +162,19 @@ func run(ctx context.Context, o options, w io.Writer) (bool, error) {
 	printHeader(w, o, peerNote)
 	var rows []row
 	for _, c := range o.levels {
-		r := row{c: c}
-		for _, t := range levelTargets(o, st, pr, ch, c) {
-			r.results = append(r.results, named{t.name, drive(ctx, t, c, o.duration)})
-			if ctx.Err() != nil {
-				break
+		ts := levelTargets(o, st, pr, ch, c)
+		r := row{c: c, results: make([]named, len(ts))}
+		for round := range o.rounds { // interleaved, so that a burst of other work on the machine hits every server alike
+			for i, t := range ts {
+				res := drive(ctx, t, c, o.duration/time.Duration(o.rounds))
+				if round == 0 {
+					r.results[i] = named{t.name, res}
+				} else {
+					r.results[i].res = r.results[i].res.merge(res)
+				}
+				if ctx.Err() != nil {
+					break
+				}
 			}
 		}
 		rows = append(rows, r)
@@ -204,8 +214,8 @@ func printHeader(w io.Writer, o options, peerNote string) {
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d), Linux %s, %s %s/%s, %s UTC, load average %s\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.TrimSpace(string(host)), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		time.Now().UTC().Format("2006-01-02 15:04"), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
-	fmt.Fprintf(w, "child: %s; bridge: %d children x %d in flight, child GOGC %s; peer: %s; %v per level and server\n\n",
-		o.child, o.children, o.inflight, gogcName(o.childGOGC), peerNote, o.duration)
+	fmt.Fprintf(w, "child: %s; bridge: %d children x %d in flight, child GOGC %s; peer: %s; %v per level and server in %d rounds\n\n",
+		o.child, o.children, o.inflight, gogcName(o.childGOGC), peerNote, o.duration, o.rounds)
 }
 func gogcName(n int) string {
 	if n == 0 {

@@ -1,18 +1,27 @@
-// Command loadtest measures the bridge's HTTP path against a bare net/http
-// server on this machine and checks every answer.
+// Command loadtest measures the bridge's HTTP paths against a bare net/http
+// server, the floor of any stdio relay and the best-known peer, on this
+// machine and in one run, and checks every answer.
 //
-// It starts, in this process and on 127.0.0.1 only, the bridge's HTTP server
-// (authentication, /mcp routes, bridge, queue, pool) in front of stdio MCP
-// children (this binary re-executed as a pooltest child), a bare net/http
-// server answering a fixed body, and the floor: a bare net/http server
-// relaying each body over pipes to an echo child (this binary again), the
-// least any bridge to a stdio server must pay. For each concurrency level it
-// drives POST /mcp/tools/call on each for a fixed duration (the floor at
-// concurrency 1 only), verifies every answer (each call's unique arguments
-// must come back), and prints requests per second, p50 and p99 latency and
-// the ratios.
+// It starts, in this process and on 127.0.0.1 only:
+//   - the bridge's HTTP server (authentication, the /mcp REST routes,
+//     Streamable HTTP at /mcp, HTTP+SSE at /sse, bridge, queue, pool) in front
+//     of stdio MCP children of the kind -child names;
+//   - a bare net/http server answering a fixed body;
+//   - the floor: a bare net/http server relaying each body over pipes to an
+//     echo child, the least any bridge to a stdio server must pay;
+//   - the child's floor: a bare net/http server relaying each call, one at a
+//     time, straight to its own copy of the same MCP child;
+//   - the peer: mcp-proxy (npm, installed with npm ci --prefix loadtest/npm)
+//     serving the same child over Streamable HTTP and SSE.
 //
-//	go run ./loadtest -duration 10s
+// For each concurrency level it drives each server for a fixed duration
+// (the floors at concurrency 1 only): REST calls, or MCP sessions of its
+// own per worker (initialize, then tools/call after tools/call), checks
+// that every answer carries its own call's arguments, and prints requests
+// per second, p50 and p99 latency, CPU per request and the ratios against
+// the targets.
+//
+//	go run ./loadtest -child everything -duration 6s -rounds 3
 //
 // It exits 1 if any answer was wrong or failed, and (with -strict) if a
 // performance target is missed.

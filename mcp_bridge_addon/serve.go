@@ -76,6 +76,13 @@ func (st *stack) run(ctx context.Context) error {
 		g.Go(func() error { return st.metrics.Run(gctx) })
 	}
 	g.Go(func() error {
+		<-gctx.Done()
+		for _, h := range st.mcp {
+			h.Close() // calls parked for a client's input end; the bridge drains the rest
+		}
+		return nil
+	})
+	g.Go(func() error {
 		<-httpDone
 		<-bridgeDone
 		stopPool()
@@ -99,6 +106,7 @@ func httpConfig(cfg *Config, health httpapi.HealthChecker, log zerolog.Logger) h
 		HealthPath:           cfg.Monitoring.HealthCheckPath,
 		Version:              version,
 		Mode:                 cfg.Mode,
+		ShutdownTimeout:      httpStopTimeout,
 		Logger:               log.With().Str("component", "http").Logger(),
 	}
 	if cfg.Bridge.IngressPort != 0 {

@@ -29,6 +29,11 @@ type Request struct {
 	// Meta is the request's _meta object, passed to the child as it is
 	// (it carries the caller's progressToken); nil when absent.
 	Meta json.RawMessage
+	// InputResponses and RequestState continue a call the child answered
+	// input_required (2026-07-28 multi-round trips); they are passed to the
+	// child as they are. Such a call is never shared with another.
+	InputResponses json.RawMessage
+	RequestState   string
 	// RequestID, if set, makes a repeat of the same call (same tool and
 	// arguments, same SessionID) within the queue's IdempotencyTTL get the
 	// first outcome instead of running again.
@@ -41,6 +46,9 @@ type Request struct {
 	// SessionID is the transport's client session, if any: it scopes
 	// RequestID and shows in logs.
 	SessionID string
+	// Client names who made the call ("api-token", "ha:<user id>"); it
+	// shows in logs.
+	Client string
 }
 
 // Result is a successful tools/call: the child answered a CallToolResult,
@@ -75,11 +83,14 @@ type Bridge struct {
 	queue   *queue.Queue
 	catalog *catalog
 	breaker *breaker
+	killers *killers
 	metrics *metrics
 	perf    *perfWindow
 	started time.Time
 
 	listeners listeners
+	aborted   context.Context // cancelled when a stop aborts the running calls
+	abort     context.CancelFunc
 }
 
 // New builds a Bridge and its queue from cfg. It starts nothing; see Run.
@@ -105,21 +116,26 @@ func New(cfg Config) (*Bridge, error) {
 			exec: cfg.Executor, ttl: cfg.ToolsTTL, refreshMin: cfg.ToolsRefreshMin,
 			timeout: cfg.ToolsTimeout, log: cfg.Logger,
 		},
+		killers: newKillers(),
 		metrics: m,
 		perf:    newPerfWindow(cfg.StatsWindow),
 		started: time.Now(),
 	}
+	b.aborted, b.abort = context.WithCancel(context.Background())
 	b.breaker = newBreaker(cfg.Breaker, cfg.Logger, func(s gobreaker.State) { m.setBreaker(s) })
 	return b, nil
 }
 
 // Run runs the queue (and, with Config.Capacity, keeps its concurrency equal
 // to the children's capacity) until ctx ends. It then refuses new calls,
-// lets the running ones finish, and returns. Keep the Executor running until
+// lets the running ones finish within Config.StopGrace, aborts those still
+// running (see StopError), and returns. Keep the Executor running until
 // Run has returned, so that calls in flight can complete.
 func (b *Bridge) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.queue.Run(ctx) })
+	queueDone := make(chan struct{})
+	g.Go(func() error { defer close(queueDone); return b.queue.Run(ctx) })
+	g.Go(func() error { b.abortAfterGrace(gctx, queueDone); return nil })
 	if b.cfg.Capacity != nil {
 		g.Go(func() error { b.followCapacity(gctx); return nil })
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,10 +33,10 @@ type Core interface {
 // Defaults of Config.
 const (
 	DefaultMaxBodyBytes   = 1 << 20
-	DefaultBodyTimeout    = 10 * time.Second
 	DefaultKeepAlive      = 15 * time.Second
 	DefaultSessionTimeout = time.Hour
 	DefaultStartTimeout   = 10 * time.Second
+	DefaultMaxSessions    = 1000
 )
 
 // Config configures a Handler. Core is required.
@@ -61,8 +62,6 @@ type Config struct {
 	// MaxDepth bounds the JSON nesting of a POST body. If zero,
 	// jsonlimit.DefaultMaxDepth.
 	MaxDepth int
-	// BodyTimeout bounds the reading of a POST body. If zero, 10s.
-	BodyTimeout time.Duration
 	// KeepAlive is the interval of SSE comment lines on otherwise quiet
 	// event streams, so that proxies (Home Assistant's ingress, nginx) keep
 	// them open and unbuffered. If zero, 15s.
@@ -70,13 +69,26 @@ type Config struct {
 	// SessionTimeout closes a Streamable HTTP session unused this long. If
 	// zero, 1h.
 	SessionTimeout time.Duration
+	// MaxSessions bounds the sessions open at once (Streamable HTTP and
+	// SSE together); a client opening one more gets 503. If zero, 1000.
+	MaxSessions int
 	// StartTimeout bounds the wait for a first child (whose capabilities
 	// the bridge declares) on the first request. If zero, 10s.
 	StartTimeout time.Duration
 
+	// IngressPath trusts the X-Ingress-Path header that Home Assistant's
+	// Ingress proxy sets to the prefix it serves the add-on under, so that
+	// the URL an SSE stream announces for messages carries it. Set it only
+	// on the Ingress port, which only the Supervisor can reach.
+	IngressPath bool
+
 	// Logger receives failures the client does not see in detail.
 	Logger zerolog.Logger
 }
+
+// eventQueueSize bounds the children's notifications for every client
+// (list changes, resource updates) waiting for slow clients.
+const eventQueueSize = 1024
 
 // Handler serves /mcp (Streamable HTTP) and /sse (HTTP+SSE). Build it with
 // New; it is safe for concurrent use.
@@ -91,7 +103,13 @@ type Handler struct {
 	sse        http.Handler
 	stopListen func()
 
-	subs subscriptions
+	subs      subscriptions
+	rounds    rounds
+	mirror    toolMirror
+	wg        sync.WaitGroup // calls running detached (rounds.go); Close waits
+	closing   chan struct{}  // closed by Close: parked calls stop waiting for input
+	closeOnce sync.Once
+	events    *notifyQueue // notifications for every client, off the children's readers
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -100,19 +118,19 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Core == nil {
 		return nil, errors.New("mcphttp: Config.Core is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.BodyTimeout < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 || cfg.MaxSessions < 0 {
 		return nil, errors.New("mcphttp: limits must not be negative")
 	}
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDepth, jsonlimit.DefaultMaxDepth)
-	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.KeepAlive, DefaultKeepAlive)
 	setDefault(&cfg.SessionTimeout, DefaultSessionTimeout)
 	setDefault(&cfg.StartTimeout, DefaultStartTimeout)
+	setDefault(&cfg.MaxSessions, DefaultMaxSessions)
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), events: newNotifyQueue(eventQueueSize)}, nil
 }
 
 func setDefault[T comparable](v *T, d T) {
@@ -125,7 +143,14 @@ func setDefault[T comparable](v *T, d T) {
 // Streamable returns the Streamable HTTP handler, for /mcp.
 func (h *Handler) Streamable() http.Handler {
 	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkRoom(r, false); err != nil {
+			writeError(w, err)
+			return
+		}
 		if modernEra(r) {
+			if callsTool(r) {
+				h.syncTools(r.Context())
+			}
 			h.stateless.ServeHTTP(w, r)
 			return
 		}
@@ -136,17 +161,47 @@ func (h *Handler) Streamable() http.Handler {
 // SSE returns the HTTP+SSE handler, for /sse: GET opens the event stream,
 // whose first event names the URL to POST messages to (/sse?sessionid=…).
 func (h *Handler) SSE() http.Handler {
-	return h.guard(func(w http.ResponseWriter, r *http.Request) { h.sse.ServeHTTP(w, r) })
+	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkRoom(r, true); err != nil {
+			writeError(w, err)
+			return
+		}
+		if p := r.Header.Get("X-Ingress-Path"); h.cfg.IngressPath && validPrefix(p) {
+			r.URL.Path = p + r.URL.Path // the SDK announces the endpoint relative to it
+		}
+		h.sse.ServeHTTP(w, r)
+	})
 }
 
-// Close stops listening to the bridge's notifications.
+// validPrefix reports whether p is a path prefix Ingress could have set:
+// absolute, without a trailing slash, dots or characters to escape.
+func validPrefix(p string) bool {
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' || strings.Contains(p, "..") {
+		return false
+	}
+	for _, c := range p {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/_-.", c)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Close stops listening to the bridge's notifications, tells the children
+// waiting for a client's input that none will come, and waits for the calls
+// still running detached. Call it when the server stops accepting requests,
+// while the bridge still runs.
 func (h *Handler) Close() {
+	h.closeOnce.Do(func() { close(h.closing) })
+	defer h.events.finish()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.stopListen != nil {
 		h.stopListen()
 		h.stopListen = nil
 	}
+	h.mu.Unlock()
+	h.wg.Wait()
 }
 
 // ready builds the MCP server on first use, from a child's initialize
@@ -168,6 +223,9 @@ func (h *Handler) ready(ctx context.Context) error {
 		return err
 	}
 	h.server = server
+	if l, err := h.cfg.Core.ListTools(ctx, -1); err == nil {
+		h.mirror.sync(server, l) // before any session: no one to notify yet
+	}
 	getServer := func(*http.Request) *mcp.Server { return server }
 	h.streamable = mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
 		SessionTimeout:      h.cfg.SessionTimeout,
@@ -273,4 +331,30 @@ func modernEra(r *http.Request) bool {
 	}
 	body, ok := r.Body.(*bodyReader)
 	return ok && bytes.Contains(body.data, []byte(`"io.modelcontextprotocol/protocolVersion"`))
+}
+
+// errTooManySessions refuses a new session when MaxSessions are open.
+var errTooManySessions = errors.New("too many MCP sessions are open; close unused ones or retry later")
+
+// checkRoom refuses a request that would open a session when MaxSessions
+// are open: an SSE stream, or a request without a session id in the
+// session era. Sessions end on DELETE, when their stream closes, or after
+// SessionTimeout unused.
+func (h *Handler) checkRoom(r *http.Request, sse bool) error {
+	opens := sse && r.Method == http.MethodGet ||
+		!sse && r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !modernEra(r)
+	if !opens {
+		return nil
+	}
+	h.mu.Lock()
+	s := h.server
+	h.mu.Unlock()
+	n := 0
+	for range s.Sessions() {
+		n++
+	}
+	if n >= h.cfg.MaxSessions {
+		return errTooManySessions
+	}
+	return nil
 }

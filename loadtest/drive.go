@@ -5,20 +5,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 )
 
-// target is one server under load.
+// target is one server under load, by one transport.
 type target struct {
-	name  string
-	url   string
-	token string
-	// check verifies the answer to worker w's i-th call.
-	check func(w, i int, body []byte) error
+	name string
+	// open starts worker w's session (for MCP transports, an MCP session of
+	// its own), which then makes the calls one after the other.
+	open func(ctx context.Context, client *http.Client, w int) (session, error)
+}
+
+// session is one worker's connection to a target. It is not safe for
+// concurrent use.
+type session interface {
+	// call makes the worker's i-th call and checks its answer.
+	call(ctx context.Context, i int) error
+	close()
 }
 
 // result sums one level's run against one target.
@@ -27,8 +33,8 @@ type result struct {
 	wrong     int // failed or wrong answers
 	firstErr  error
 	elapsed   time.Duration
-	cpu       time.Duration   // CPU used by this process (load client included) and the MCP children
-	childCPU  time.Duration   // the MCP children's share of cpu
+	cpu       time.Duration   // CPU used by this process (load client included) and its descendants
+	childCPU  time.Duration   // the descendants' share of cpu (MCP children, mcp-proxy)
 	latencies []time.Duration // sorted
 }
 
@@ -40,7 +46,35 @@ func (r result) cpuPerRequest() time.Duration {
 	return r.cpu / time.Duration(r.requests)
 }
 
-func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+// merge adds another run's counts to r's.
+func (r result) merge(o result) result {
+	r.requests += o.requests
+	r.wrong += o.wrong
+	r.elapsed += o.elapsed
+	r.cpu += o.cpu
+	r.childCPU += o.childCPU
+	if r.firstErr == nil {
+		r.firstErr = o.firstErr
+	}
+	r.latencies = append(r.latencies, o.latencies...)
+	slices.Sort(r.latencies)
+	return r
+}
+
+// childCPUPerRequest is the descendants' share of cpuPerRequest.
+func (r result) childCPUPerRequest() time.Duration {
+	if r.requests == 0 {
+		return 0
+	}
+	return r.childCPU / time.Duration(r.requests)
+}
+
+func (r result) rps() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.requests) / r.elapsed.Seconds()
+}
 
 // percentile returns the p-th percentile latency (0 < p < 1).
 func (r result) percentile(p float64) time.Duration {
@@ -50,19 +84,52 @@ func (r result) percentile(p float64) time.Duration {
 	return r.latencies[min(int(float64(len(r.latencies))*p), len(r.latencies)-1)]
 }
 
-// drive runs c workers against t for d, each sending calls one after the
-// other, and returns what they saw.
+// newClient returns an HTTP client for c workers: every worker keeps its
+// connections (an SSE session holds two: its stream and its POSTs).
+func newClient(c int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 4 * c, MaxIdleConnsPerHost: 2 * c, IdleConnTimeout: time.Minute,
+		DisableCompression: true, ForceAttemptHTTP2: false,
+	}}
+}
+
+// drive opens c sessions on t, runs them for d, each sending calls one
+// after the other, and returns what they saw. Opening a session is not
+// timed; a session that cannot be opened counts as one failed call.
 func drive(ctx context.Context, t target, c int, d time.Duration) result {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: time.Minute}
+	client := newClient(c)
 	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	sessions := make([]session, c)
 	parts := make([]result, c)
-	self0, kids0 := cpuTimes()
-	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range c {
-		wg.Go(func() { parts[w] = work(ctx, client, t, w) })
+		wg.Go(func() {
+			octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			s, err := t.open(octx, client, w)
+			if err != nil {
+				parts[w] = result{requests: 1, wrong: 1, firstErr: fmt.Errorf("%s worker %d: opening a session: %w", t.name, w, err)}
+				return
+			}
+			sessions[w] = s
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, s := range sessions {
+			if s != nil {
+				s.close()
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	self0, kids0 := cpuTimes()
+	start := time.Now()
+	for w, s := range sessions {
+		if s != nil {
+			wg.Go(func() { parts[w] = work(ctx, s, t.name, w) })
+		}
 	}
 	wg.Wait()
 	self1, kids1 := cpuTimes()
@@ -80,13 +147,12 @@ func drive(ctx context.Context, t target, c int, d time.Duration) result {
 }
 
 // work is one worker's loop until ctx ends.
-func work(ctx context.Context, client *http.Client, t target, w int) result {
+func work(ctx context.Context, s session, name string, w int) result {
 	var r result
-	var body bytes.Buffer
+	r.latencies = make([]time.Duration, 0, 1024)
 	for i := 0; ctx.Err() == nil; i++ {
-		callBody(&body, w, i)
 		start := time.Now()
-		err := call(client, t, w, i, body.Bytes())
+		err := s.call(ctx, i)
 		lat := time.Since(start)
 		if err != nil && ctx.Err() != nil {
 			break // the level ended mid-call
@@ -96,35 +162,58 @@ func work(ctx context.Context, client *http.Client, t target, w int) result {
 		if err != nil {
 			r.wrong++
 			if r.firstErr == nil {
-				r.firstErr = fmt.Errorf("%s worker %d call %d: %w", t.name, w, i, err)
+				r.firstErr = fmt.Errorf("%s worker %d call %d: %w", name, w, i, err)
 			}
 		}
 	}
 	return r
 }
 
-func call(client *http.Client, t target, w, i int, payload []byte) error {
-	req, err := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(payload))
+// postTarget is a target answering each POST on its own, as the REST API,
+// the bare server and the floor do.
+func postTarget(name, url, token string, body func(b []byte, w, i int) []byte, check func(w, i int, body []byte) error) target {
+	return target{name: name, open: func(_ context.Context, client *http.Client, w int) (session, error) {
+		return &postSession{client: client, url: url, token: token, w: w, body: body, check: check}, nil
+	}}
+}
+
+// postSession is one worker of a postTarget.
+type postSession struct {
+	client *http.Client
+	url    string
+	token  string
+	w      int
+	body   func(b []byte, w, i int) []byte
+	check  func(w, i int, body []byte) error
+	buf    []byte
+	resp   bytes.Buffer
+}
+
+func (s *postSession) close() {}
+
+func (s *postSession) call(ctx context.Context, i int) error {
+	s.buf = s.body(s.buf[:0], s.w, i)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(s.buf))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if t.token != "" {
-		req.Header.Set("Authorization", "Bearer "+t.token)
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
-	resp, err := client.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
+	s.resp.Reset()
+	if _, err := s.resp.ReadFrom(resp.Body); err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, data)
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, s.resp.Bytes())
 	}
-	return t.check(w, i, data)
+	return s.check(s.w, i, s.resp.Bytes())
 }
 
 // checkEcho verifies that a bridge answer carries worker w's i-th arguments.
@@ -156,69 +245,3 @@ func checkEcho(w, i int, data []byte) error {
 	}
 	return nil
 }
-
-// row is one concurrency level.
-type row struct {
-	c      int
-	bare   result
-	floor  result // the relay through an echo child; run at c=1 only
-	bridge result
-}
-
-// Targets from the project's performance goals.
-const (
-	targetThroughputRatio = 0.4 // bridge req/s at the highest level >= 0.4 x bare
-	targetLatencyRatio    = 2.0 // bridge p50 at concurrency 1 <= 2 x bare
-)
-
-// report prints the table and the verdicts. It returns false when an
-// answer was wrong, or when strict and a target was missed.
-func report(w io.Writer, rows []row, strict bool) bool {
-	fmt.Fprintln(w, "| c | bare req/s | bare p50 | bare p99 | bare CPU/req | bridge req/s | bridge p50 | bridge p99 | bridge CPU/req | req/s ratio | p50 ratio | wrong |")
-	fmt.Fprintln(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	ok, targetsMet, totalWrong := true, true, 0
-	for _, r := range rows {
-		rpsRatio := r.bridge.rps() / r.bare.rps()
-		p50Ratio := float64(r.bridge.percentile(.5)) / float64(r.bare.percentile(.5))
-		wrong := r.bare.wrong + r.floor.wrong + r.bridge.wrong
-		totalWrong += wrong
-		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %s | %.0f | %s | %s | %s | %.2f | %.2f | %d |\n", r.c,
-			r.bare.rps(), ms(r.bare.percentile(.5)), ms(r.bare.percentile(.99)), us(r.bare.cpuPerRequest()),
-			r.bridge.rps(), ms(r.bridge.percentile(.5)), ms(r.bridge.percentile(.99)), us(r.bridge.cpuPerRequest()),
-			rpsRatio, p50Ratio, wrong)
-		if r.bridge.requests > 0 {
-			fmt.Fprintf(w, "  bridge CPU/req: %s in this process (client included), %s in the MCP children\n",
-				us((r.bridge.cpu-r.bridge.childCPU)/time.Duration(r.bridge.requests)), us(r.bridge.childCPU/time.Duration(r.bridge.requests)))
-		}
-		if r.floor.requests > 0 {
-			floorP50, bridgeP50 := r.floor.percentile(.5), r.bridge.percentile(.5)
-			fmt.Fprintf(w, "  floor (bare server relaying each body over pipes to an echo child, one call at a time, polling for it): "+
-				"%.0f req/s, p50 %s, p99 %s, CPU/req %s, %.2fx bare; bridge p50 %.2fx the floor, %s above it\n",
-				r.floor.rps(), ms(floorP50), ms(r.floor.percentile(.99)), us(r.floor.cpuPerRequest()),
-				float64(floorP50)/float64(r.bare.percentile(.5)),
-				float64(bridgeP50)/float64(floorP50), us(bridgeP50-floorP50))
-		}
-		for _, err := range []error{r.bare.firstErr, r.floor.firstErr, r.bridge.firstErr} {
-			if err != nil {
-				fmt.Fprintln(w, "  first failure:", err)
-			}
-		}
-		if wrong > 0 || r.bridge.requests == 0 {
-			ok = false
-		}
-		if r.c == 1 && p50Ratio > targetLatencyRatio {
-			targetsMet = false
-			fmt.Fprintf(w, "  MISS: c=1 bridge p50 is %.2fx bare (target <= %.1fx)\n", p50Ratio, targetLatencyRatio)
-		}
-		if r.c == rows[len(rows)-1].c && r.c > 1 && rpsRatio < targetThroughputRatio {
-			targetsMet = false
-			fmt.Fprintf(w, "  MISS: c=%d bridge req/s is %.2fx bare (target >= %.1fx)\n", r.c, rpsRatio, targetThroughputRatio)
-		}
-	}
-	fmt.Fprintf(w, "\nwrong or failed answers: %d; targets met: %v\n", totalWrong, targetsMet)
-	return ok && (targetsMet || !strict)
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
-
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }

@@ -18,19 +18,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestSmoke runs the harness briefly with each kind of child: both servers
-// answer, every answer is checked, and the report has a row per level. It
-// asserts no speed.
+// TestSmoke runs the harness briefly with each Go child: every server
+// answers, every answer is checked, and the report has a row per level and
+// server. It asserts no speed.
 func TestSmoke(t *testing.T) {
-	for _, sdk := range []bool{false, true} {
-		t.Run(childKind(sdk), func(t *testing.T) {
+	for _, kind := range []string{childFast, childSDK} {
+		t.Run(kind, func(t *testing.T) {
 			var out bytes.Buffer
-			o := options{duration: 300 * time.Millisecond, levels: []int{1, 4}, children: 2, inflight: 2, sdkChild: sdk}
+			o := options{duration: 300 * time.Millisecond, rounds: 2, levels: []int{1, 4}, children: 2, inflight: 2, child: kind, skipPeer: true}
 			ok, err := run(t.Context(), o, &out)
 			if err != nil || !ok {
 				t.Fatalf("run = %v, %v\n%s", ok, err, out.String())
 			}
-			for _, want := range []string{"| 1 |", "| 4 |", "floor (bare server relaying", "wrong or failed answers: 0", childKind(sdk) + " stdio children"} {
+			for _, want := range []string{"| 1 | floor |", "| 4 | REST |", "| 4 | Streamable |", "| 4 | SSE |",
+				"wrong or failed answers: 0", "child: " + kind} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("report lacks %q:\n%s", want, out.String())
 				}
@@ -39,15 +40,91 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
+// TestDrivers runs each MCP driver against the bridge with many sessions
+// at once, with the fast child, and against mcp-proxy when it is installed
+// (npm ci --prefix loadtest/npm): no call may fail or get another's answer.
+func TestDrivers(t *testing.T) {
+	o := options{children: 1, inflight: 8, child: childFast, npmDir: "npm"}
+	ch, err := newChild(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.cleanup()
+	st, err := startStack(t.Context(), o, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	targets := []target{st.restTarget(ch.calls), st.streamableTarget(ch.calls), st.sseTarget(ch.calls)}
+	if _, err := os.Stat(peerScript(o.npmDir)); err == nil {
+		pr, err := startPeer(o.npmDir, ch, []string{"--no-eventStore"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.stop()
+		targets = append(targets, streamableTarget(peerStreamable, mcpEndpoint{url: pr.url + "/mcp"}, ch.calls),
+			sseTarget(peerSSE, mcpEndpoint{url: pr.url + "/sse"}, ch.calls))
+	} else {
+		t.Log("mcp-proxy not installed (npm ci --prefix loadtest/npm): its drivers are not tested")
+	}
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			res := drive(t.Context(), tg, 16, 300*time.Millisecond)
+			if res.requests < 16 || res.wrong != 0 {
+				t.Errorf("%d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
+			}
+		})
+	}
+}
+
+// TestDriversCatchWrongAnswers makes sure a driver whose server answers
+// another call's arguments reports it.
+func TestDriversCatchWrongAnswers(t *testing.T) {
+	o := options{children: 1, inflight: 8, child: childFast}
+	ch, err := newChild(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := startStack(t.Context(), o, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	off := ch.calls
+	off.args = func(b []byte, w, i int) []byte { return echoCalls.args(b, w, i+1) } // asks for the next call's
+	for _, tg := range []target{st.restTarget(off), st.streamableTarget(off), st.sseTarget(off)} {
+		res := drive(t.Context(), tg, 2, 100*time.Millisecond)
+		if res.requests == 0 || res.wrong != res.requests {
+			t.Errorf("%s: %d of %d wrong answers caught", tg.name, res.wrong, res.requests)
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-duration", "2s", "-levels", "1, 16", "-sdk-child"})
-	if err != nil || o.duration != 2*time.Second || len(o.levels) != 2 || o.levels[1] != 16 || !o.sdkChild {
+	o, err := parseFlags([]string{"-duration", "2s", "-levels", "1, 16", "-child", "everything", "-peer-args", "--stateless --debug"})
+	if err != nil || o.duration != 2*time.Second || len(o.levels) != 2 || o.levels[1] != 16 || o.child != childEverything || len(o.peerArgs) != 2 {
 		t.Errorf("parseFlags = %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-levels", "0"}, {"-levels", "x"}, {"-duration", "0s"}, {"-children", "0"}} {
+	for _, bad := range [][]string{{"-levels", "0"}, {"-levels", "x"}, {"-duration", "0s"}, {"-children", "0"}, {"-child", "python"}} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)
 		}
+	}
+}
+
+// TestSSEReader reads events split over several data lines, with comments,
+// CRLF line ends and no event name.
+func TestSSEReader(t *testing.T) {
+	in := ": keep-alive\r\n\r\nevent: endpoint\r\ndata: /sse?sessionid=1\r\n\r\nid: 7\ndata: {\"a\":\ndata: 1}\n\n"
+	r := newSSEReader(strings.NewReader(in))
+	for _, want := range [][2]string{{"endpoint", "/sse?sessionid=1"}, {"message", "{\"a\":\n1}"}} {
+		ev, data, err := r.next()
+		if err != nil || ev != want[0] || string(data) != want[1] {
+			t.Errorf("next = %q, %q, %v; want %q, %q", ev, data, err, want[0], want[1])
+		}
+	}
+	if _, _, err := r.next(); err == nil {
+		t.Error("no error at the end of the stream")
 	}
 }
 
@@ -84,7 +161,7 @@ func TestRelay(t *testing.T) {
 			t.Errorf("echo child: %v", err)
 		}
 	}()
-	res := drive(t.Context(), target{name: "floor", url: srv.URL, check: checkRelay}, 4, 200*time.Millisecond)
+	res := drive(t.Context(), postTarget("floor", srv.URL, "", callBody, checkRelay), 4, 200*time.Millisecond)
 	if res.requests == 0 || res.wrong != 0 {
 		t.Fatalf("relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
 	}

@@ -9,16 +9,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
-	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 )
 
 // bareBody is the bare server's fixed answer: a tools/call answer of the
@@ -29,6 +30,7 @@ var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"tex
 // all owned by one errgroup.
 type stack struct {
 	bridgeURL, bareURL, relayURL string
+	childFloorURL                string
 	token                        string
 	cancel                       context.CancelFunc
 	g                            *errgroup.Group
@@ -39,8 +41,8 @@ type upAlways struct{}
 
 func (upAlways) Ping(context.Context) (time.Duration, error) { return 0, nil }
 
-func startStack(ctx context.Context, o options) (*stack, error) {
-	p, b, srv, token, err := newBridgeServer(o)
+func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
+	p, b, mh, srv, token, err := newBridgeServer(o, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -61,17 +63,28 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 		return nil, err
 	}
 	relaySrv := &http.Server{Handler: rl, ReadHeaderTimeout: 10 * time.Second}
+	cfLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cf, err := startChildRelay(ch)
+	if err != nil {
+		return nil, err
+	}
+	cfSrv := &http.Server{Handler: cf, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	g := new(errgroup.Group)
 	g.Go(func() error { return p.Run(poolCtx) })
 	g.Go(func() error { defer stopPool(); return b.Run(ctx) }) // the pool outlives the bridge's drain
-	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { defer mh.Close(); return srv.Run(ctx) })
 	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
 	g.Go(func() error { return errors.Join(serveUntil(ctx, relaySrv, relayLn), rl.close()) })
+	g.Go(func() error { serveUntil(ctx, cfSrv, cfLn); cf.close(); return nil }) // a child killed at the end is no failure
 	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
-		relayURL: "http://" + relayLn.Addr().String(), token: token, cancel: cancel, g: g}
+		relayURL: "http://" + relayLn.Addr().String(), childFloorURL: "http://" + cfLn.Addr().String(),
+		token: token, cancel: cancel, g: g}
 	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
 		st.close()
 		return nil, err
@@ -79,33 +92,38 @@ func startStack(ctx context.Context, o options) (*stack, error) {
 	return st, nil
 }
 
-// newBridgeServer wires the bridge as main does: pool, bridge, /mcp routes
-// and the HTTP server with its bearer token.
-func newBridgeServer(o options) (*pool.Pool, *bridge.Bridge, *httpapi.Server, string, error) {
-	env := pooltest.Env(pooltest.ChildOptions{Fast: !o.sdkChild})
-	if o.childGOGC != 0 {
-		env = append(env, "GOGC="+strconv.Itoa(o.childGOGC))
-	}
+// newBridgeServer wires the bridge as main does (mcp_bridge_addon/wire.go):
+// pool, bridge, the /mcp REST routes, Streamable HTTP at /mcp and HTTP+SSE
+// at /sse, and the HTTP server with its bearer token.
+func newBridgeServer(o options, ch *child) (*pool.Pool, *bridge.Bridge, *mcphttp.Handler, *httpapi.Server, string, error) {
 	p, err := pool.New(pool.Config{
-		Command: pooltest.Command(), Env: env,
+		Command: ch.command, Env: ch.env,
 		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
 		MaxInflightPerSession: o.inflight,
+		Logger:                zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger(),
 	})
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, "", err
 	}
 	reg := prometheus.NewRegistry()
-	b, err := bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Registerer: reg})
+	// ours reads a few entities over and over: identical concurrent reads
+	// would share one execution, which the peer does not do.
+	b, err := bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Registerer: reg, DisableDedup: ch.kind == childOurs})
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, "", err
 	}
-	m, err := httpapi.NewMCP(httpapi.MCPConfig{Bridge: b, Gatherer: reg, Registerer: reg, Version: "loadtest"})
+	mh, err := mcphttp.New(mcphttp.Config{Core: b, Version: "loadtest", Identity: func(*http.Request) string { return "api-token" }})
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, "", err
+	}
+	m, err := httpapi.NewMCP(httpapi.MCPConfig{Bridge: b, Gatherer: reg, Registerer: reg, Version: "loadtest",
+		Streamable: mh.Streamable(), SSE: mh.SSE()})
+	if err != nil {
+		return nil, nil, nil, nil, "", err
 	}
 	token := randomToken()
 	srv, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", APIToken: token, RequireToken: true, Health: upAlways{}, Routes: m.Routes})
-	return p, b, srv, token, err
+	return p, b, mh, srv, token, err
 }
 
 func serveBare(w http.ResponseWriter, r *http.Request) {
@@ -157,20 +175,42 @@ func randomToken() string {
 
 // bareTarget checks that the bare server's answer is the fixed body.
 func (s *stack) bareTarget() target {
-	return target{name: "bare", url: s.bareURL + "/mcp/tools/call", check: func(_ int, _ int, body []byte) error {
+	return postTarget("bare", s.bareURL+"/mcp/tools/call", "", restBody(echoCalls), func(_ int, _ int, body []byte) error {
 		if !bytes.Equal(body, bareBody) {
 			return fmt.Errorf("unexpected body %.100q", body)
 		}
 		return nil
-	}}
+	})
 }
 
-// bridgeTarget checks that echo returned this call's own arguments.
-func (s *stack) bridgeTarget() target {
-	return target{name: "bridge", url: s.bridgeURL + "/mcp/tools/call", token: s.token, check: checkEcho}
+// restTarget checks that the REST API answered each call with its own
+// arguments.
+func (s *stack) restTarget(calls callSpec) target {
+	return postTarget("REST", s.bridgeURL+"/mcp/tools/call", s.token, restBody(calls), calls.check)
+}
+
+// restBody is the REST API's tools/call body.
+func restBody(calls callSpec) func(b []byte, w, i int) []byte {
+	return func(b []byte, w, i int) []byte {
+		b = fmt.Appendf(b, `{"name":%q,"arguments":`, calls.tool)
+		return append(calls.args(b, w, i), '}')
+	}
 }
 
 // relayTarget checks that the relay echoed the call's own body.
 func (s *stack) relayTarget() target {
-	return target{name: "floor", url: s.relayURL + "/mcp/tools/call", check: checkRelay}
+	return postTarget("floor", s.relayURL+"/mcp/tools/call", "", callBody, checkRelay)
+}
+
+// childFloorTarget checks the child floor's answers as the REST API's.
+func (s *stack) childFloorTarget(calls callSpec) target {
+	return postTarget("child-floor", s.childFloorURL+"/", "", restBody(calls), calls.check)
+}
+
+func (s *stack) streamableTarget(calls callSpec) target {
+	return streamableTarget("Streamable", mcpEndpoint{url: s.bridgeURL + "/mcp", token: s.token}, calls)
+}
+
+func (s *stack) sseTarget(calls callSpec) target {
+	return sseTarget("SSE", mcpEndpoint{url: s.bridgeURL + "/sse", token: s.token}, calls)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net"
+	"os"
+	"runtime/debug"
 	"net/netip"
 	"strconv"
 	"time"
@@ -21,6 +23,7 @@ import (
 // children reconnect on their own.
 func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	log.Info().Str("version", version).Str("mode", cfg.Mode).Msg("starting MCP Bridge")
+	tuneGC(os.Getenv)
 	if cfg.Mode == ModeDemo {
 		stopDemo, err := startDemo(cfg, log)
 		if err != nil {
@@ -166,4 +169,25 @@ func (p connectedPinger) Ping(ctx context.Context) (time.Duration, error) {
 	// When ctx ends first, Ping fails at once with the client's reason.
 	_ = p.client.WaitConnected(ctx)
 	return p.client.Ping(ctx)
+}
+
+// Garbage collector settings of serve, unless GOGC or GOMEMLIMIT are set:
+// the MCP Go SDK decodes every message with a fresh 32 KiB buffer, so the
+// HTTP transports make much short-lived garbage while the live heap stays
+// small. Collecting at 5x the live heap rather than 2x halved the CPU of a
+// Streamable HTTP call at c=1 on a 2-core machine (700-830 to about 390 µs,
+// measured with the load harness); the soft limit keeps the heap of a bridge
+// with a full cache within the add-on's memory budget.
+const (
+	serveGCPercent  = 400
+	serveMemLimitMB = 96
+)
+
+// tuneGC applies the collector settings of serve.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetGCPercent(serveGCPercent)
+	debug.SetMemoryLimit(serveMemLimitMB << 20)
 }

@@ -9,7 +9,8 @@
 //
 // Usage: node mcp-remote.mjs URL [TOKEN] [mcp-remote flags...]
 // (or $MCP_URL, $MCP_TOKEN). Without flags: --transport sse-only for a URL
-// ending in /sse, else --transport http-only.
+// ending in /sse, else --transport http-only. With --protocol auto the
+// server must speak 2026-07-28, and mcp-remote must have switched to it.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,15 @@ try {
   failWithLog(`connect through mcp-remote ${flags.join(' ')}: ${err.message}`);
 }
 ok(`connected through mcp-remote ${flags.join(' ')} to ${client.getServerVersion()?.name}`);
+// With --protocol auto, mcp-remote probes server/discover and, when the
+// server speaks 2026-07-28, bridges every request into that era: check it did.
+if (flags.join(' ').includes('--protocol auto')) {
+  const era = /Remote server speaks MCP (\S+);/.exec(log);
+  if (era?.[1] !== '2026-07-28') {
+    failWithLog('mcp-remote --protocol auto did not find a 2026-07-28 server (server/discover); it stayed in the legacy era');
+  }
+  ok(`mcp-remote bridges into the ${era[1]} era`);
+}
 await step('tools/list through mcp-remote', async () => {
   const { tools } = await client.listTools({}, { timeout: 30_000 });
   check(tools.some((t) => t.name === 'test_simple_text'), 'tools/list lacks test_simple_text', tools.map((t) => t.name));

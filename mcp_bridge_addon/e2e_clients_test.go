@@ -105,10 +105,14 @@ func everythingServer(t *testing.T) string {
 
 // startEverythingBridge starts the bridge on 127.0.0.1 with everything-server
 // children, with an API token or (token false) none, and waits until a
-// session is up.
+// session is up. The rate limit is off: the conformance suite sends a
+// hundred requests a second from one address, and the limit is not what
+// these tests are about.
 func startEverythingBridge(t *testing.T, token bool) *bridgeProc {
 	t.Helper()
-	env := map[string]string{envServerCommand: everythingServer(t)}
+	options := filepath.Join(t.TempDir(), "options.json")
+	writeFile(t, options, `{"rate_limit_per_second": 0}`)
+	env := map[string]string{envServerCommand: everythingServer(t), envOptions: options}
 	if !token {
 		env[envToken] = "" // unset: loopback without a token
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -10,6 +12,8 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
@@ -22,6 +26,7 @@ type stack struct {
 	pool    *pool.Pool
 	bridge  *bridge.Bridge
 	http    *httpapi.Server
+	mcp     *mcphttp.Handler
 	metrics *metricsServer // nil unless monitoring.prometheus_port is set
 }
 
@@ -40,7 +45,9 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	}
 	st := &stack{client: client}
 	var b *bridge.Bridge // set below, before the pool runs
-	pc, err := poolConfig(cfg, func() int { return b.QueueLength() }, log, reg)
+	pc, err := poolConfig(cfg, func() int { return b.QueueLength() }, func(child, method string, params json.RawMessage) {
+		b.Notify(child, method, params)
+	}, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +58,13 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	st.bridge = b
-	mcp, err := httpapi.NewMCP(mcpConfig(cfg, b, log, reg))
+	st.mcp, err = mcphttp.New(mcphttpConfig(cfg, b, log))
+	if err != nil {
+		return nil, fmt.Errorf("MCP over HTTP: %w", err)
+	}
+	mc := mcpConfig(cfg, b, log, reg)
+	mc.Streamable, mc.SSE = st.mcp.Streamable(), st.mcp.SSE()
+	mcp, err := httpapi.NewMCP(mc)
 	if err != nil {
 		return nil, fmt.Errorf("MCP routes: %w", err)
 	}
@@ -76,7 +89,7 @@ func newRegistry() *prometheus.Registry {
 
 // poolConfig maps session_pool onto the pool. queueLength feeds
 // autoscaling with the calls waiting in the bridge's queue.
-func poolConfig(cfg *Config, queueLength func() int, log zerolog.Logger, reg prometheus.Registerer) (pool.Config, error) {
+func poolConfig(cfg *Config, queueLength func() int, notify func(child, method string, params json.RawMessage), log zerolog.Logger, reg prometheus.Registerer) (pool.Config, error) {
 	cmd, own, err := childCommand(cfg)
 	if err != nil {
 		return pool.Config{}, err
@@ -95,9 +108,18 @@ func poolConfig(cfg *Config, queueLength func() int, log zerolog.Logger, reg pro
 		HealthCheckInterval:   sp.HealthCheckInterval(),
 		MaxInflightPerSession: sp.MaxInflightPerSession,
 		QueueLength:           queueLength,
-		ClientVersion:         version,
-		Logger:                log,
-		Registerer:            reg,
+		// The children may ask for what MCP clients can give; the bridge
+		// passes each request to the client whose call made it.
+		ClientCapabilities: json.RawMessage(`{"sampling":{},"elicitation":{"form":{},"url":{}},"roots":{"listChanged":true}}`),
+		LogLevel:           "debug",
+		Handlers: func(child string) *mcpconn.Handlers {
+			return &mcpconn.Handlers{Notification: func(method string, params json.RawMessage) {
+				notify(child, method, params)
+			}}
+		},
+		ClientVersion: version,
+		Logger:        log,
+		Registerer:    reg,
 	}, nil
 }
 
@@ -159,4 +181,20 @@ func mcpConfig(cfg *Config, b *bridge.Bridge, log zerolog.Logger, reg *prometheu
 		mc.Gatherer = reg
 	}
 	return mc
+}
+
+// mcphttpConfig configures MCP over HTTP (/mcp, /sse). Sessions belong to
+// the bearer token's holder; without a token (standalone on loopback) they
+// are anonymous.
+func mcphttpConfig(cfg *Config, b *bridge.Bridge, log zerolog.Logger) mcphttp.Config {
+	principal := ""
+	if cfg.Bridge.APIToken != "" {
+		principal = "api-token"
+	}
+	return mcphttp.Config{
+		Core:     b,
+		Version:  version,
+		Identity: func(*http.Request) string { return principal },
+		Logger:   log.With().Str("component", "mcphttp").Logger(),
+	}
 }

@@ -26,6 +26,9 @@ type Executor interface {
 type Request struct {
 	Tool      string
 	Arguments json.RawMessage // a JSON object; nil or null mean {}
+	// Meta is the request's _meta object, passed to the child as it is
+	// (it carries the caller's progressToken); nil when absent.
+	Meta json.RawMessage
 	// RequestID, if set, makes a repeat of the same call (same tool and
 	// arguments, same SessionID) within the queue's IdempotencyTTL get the
 	// first outcome instead of running again.
@@ -75,6 +78,8 @@ type Bridge struct {
 	metrics *metrics
 	perf    *perfWindow
 	started time.Time
+
+	listeners listeners
 }
 
 // New builds a Bridge and its queue from cfg. It starts nothing; see Run.

@@ -51,6 +51,9 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	if err != nil {
 		return Result{}, p.kind, err
 	}
+	if routed(ctx, p.params) {
+		p.dedupKey = "" // its progress and child requests are its caller's alone
+	}
 	if err := b.breaker.check(); err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}
@@ -177,7 +180,7 @@ func (b *Bridge) attempt(ctx context.Context, p plan) (json.RawMessage, error) {
 		actx, cancel = context.WithTimeout(ctx, b.cfg.AttemptTimeout)
 		defer cancel()
 	}
-	raw, err := b.exec.Call(actx, "tools/call", p.params)
+	raw, err := b.exec.Call(actx, p.method, p.params)
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
 		err = fmt.Errorf("attempt timed out after %v: %w", b.cfg.AttemptTimeout, err)
 	}

@@ -15,7 +15,8 @@ import (
 
 // plan is everything the bridge decided about one call before queueing it.
 type plan struct {
-	tool     string
+	method   string // "tools/call", or the forwarded method
+	tool     string // the tool of a tools/call
 	kind     Kind
 	priority queue.Priority
 	timeout  time.Duration
@@ -32,7 +33,7 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 		return plan{}, err
 	}
 	pol, hasPol := b.cfg.Tools[req.Tool]
-	p := plan{tool: req.Tool, kind: pol.Kind}
+	p := plan{method: "tools/call", tool: req.Tool, kind: pol.Kind}
 	if p.kind == KindAuto {
 		p.kind = KindWrite
 		if info.readOnly {
@@ -56,11 +57,15 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 	}
 	// The name passed checkToolName, so it needs no escaping; the arguments
 	// were just decoded, so they are valid JSON (the session compacts them).
-	params := make([]byte, 0, len(`{"name":"","arguments":}`)+len(req.Tool)+len(rawArgs))
+	meta := bytes.TrimSpace(req.Meta)
+	params := make([]byte, 0, len(`{"name":"","arguments":,"_meta":}`)+len(req.Tool)+len(rawArgs)+len(meta))
 	params = append(params, `{"name":"`...)
 	params = append(params, req.Tool...)
 	params = append(params, `","arguments":`...)
 	params = append(params, rawArgs...)
+	if len(meta) > 0 && meta[0] == '{' && json.Valid(meta) {
+		params = append(append(params, `,"_meta":`...), meta...)
+	}
 	p.params = append(params, '}')
 	return p, nil
 }

@@ -43,8 +43,14 @@ type MCPConfig struct {
 	// Gatherer, if set, is served on GET /metrics (the project's registry).
 	Gatherer prometheus.Gatherer
 
-	// RateLimit limits requests per client on the /mcp routes.
+	// RateLimit limits requests per client on the /mcp routes (and /sse).
 	RateLimit RateLimitConfig
+
+	// Streamable, if set, serves MCP's Streamable HTTP transport at /mcp
+	// (GET, POST, DELETE, OPTIONS); SSE, if set, the HTTP+SSE transport at
+	// /sse (GET opens the stream, POST sends messages). Both sit behind the
+	// same authentication and rate limit as the REST routes.
+	Streamable, SSE http.Handler
 
 	// MaxBodyBytes bounds request bodies. If zero, 1 MiB.
 	MaxBodyBytes int64
@@ -121,8 +127,21 @@ func NewMCP(cfg MCPConfig) (*MCP, error) {
 // is expected to sit behind the authentication middleware.
 func (m *MCP) Routes(api *gin.RouterGroup) {
 	g := api.Group("/mcp")
+	sse := api.Group("/sse")
 	if m.cfg.RateLimit.Enabled {
-		g.Use(m.rateLimit(m.cfg.RateLimit))
+		limit := m.rateLimit(m.cfg.RateLimit) // one budget per client across routes
+		g.Use(limit)
+		sse.Use(limit)
+	}
+	if h := m.cfg.Streamable; h != nil {
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions} {
+			g.Handle(method, "", gin.WrapH(h))
+		}
+	}
+	if h := m.cfg.SSE; h != nil {
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodOptions} {
+			sse.Handle(method, "", gin.WrapH(h))
+		}
 	}
 	g.POST("/initialize", m.handleInitialize)
 	g.POST("/tools/list", m.handleToolsList)

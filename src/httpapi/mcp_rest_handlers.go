@@ -43,7 +43,7 @@ func (m *MCP) handleInitialize(c *gin.Context) {
 	if slices.Contains(restProtocolVersions, body.ProtocolVersion) {
 		version = body.ProtocolVersion
 	}
-	c.Header("Mcp-Session-Id", id)
+	c.Header("X-Session-ID", id)
 	c.JSON(http.StatusOK, gin.H{"jsonrpc": "2.0", "id": 1, "result": gin.H{
 		"protocolVersion": version,
 		"capabilities":    gin.H{"tools": gin.H{"listChanged": false}},

@@ -204,7 +204,7 @@ func TestRESTSessionsToolsStatusMetrics(t *testing.T) {
 	r := e.post("/mcp/initialize", `{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`)
 	res := r.result()
 	sid, _ := res["session_id"].(string)
-	if r.status != 200 || res["protocolVersion"] != "2024-11-05" || len(sid) != 32 || r.header.Get("Mcp-Session-Id") != sid {
+	if r.status != 200 || res["protocolVersion"] != "2024-11-05" || len(sid) != 32 || r.header.Get("X-Session-ID") != sid {
 		t.Fatalf("initialize: %d %s", r.status, r.raw)
 	}
 	r = e.post("/mcp/initialize", `{"protocolVersion":"1999-01-01","session_id":"my-session"}`)

@@ -102,6 +102,13 @@ type Handlers struct {
 	// Handlers, answers -32601 method not found. Return an *RPCError to
 	// choose the error code.
 	Request func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error)
+	// Exclusive asks that a call carrying these Handlers run alone on its
+	// session, so that every message the child sends while it runs (log
+	// messages, sampling, elicitation and roots requests, which name no
+	// request) is the call's. A child cannot say which of several calls in
+	// flight such a message is about. The pool honours it; Session.Call
+	// does not look at it.
+	Exclusive bool
 }
 
 type handlersKey struct{}
@@ -113,6 +120,9 @@ type handlersKey struct{}
 func WithHandlers(ctx context.Context, h *Handlers) context.Context {
 	return context.WithValue(ctx, handlersKey{}, h)
 }
+
+// HandlersFrom returns the Handlers set on ctx by [WithHandlers], or nil.
+func HandlersFrom(ctx context.Context) *Handlers { return handlersFrom(ctx) }
 
 func handlersFrom(ctx context.Context) *Handlers {
 	h, _ := ctx.Value(handlersKey{}).(*Handlers)

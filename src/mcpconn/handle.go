@@ -24,11 +24,26 @@ func (s *Session) handleNotification(req *jsonrpc.Request) {
 		}
 	}
 	h := s.claimant()
+	if sessionWide(req.Method) {
+		h = s.cfg.Handlers
+	}
 	if h == nil || h.Notification == nil {
 		s.log.Debug().Str("method", req.Method).Msg("no handler for the child's notification")
 		return
 	}
 	h.Notification(req.Method, req.Params)
+}
+
+// sessionWide reports whether a notification concerns the session rather
+// than a call, so that the session's Handlers get it even while a call is in
+// flight.
+func sessionWide(method string) bool {
+	switch method {
+	case "notifications/tools/list_changed", "notifications/prompts/list_changed",
+		"notifications/resources/list_changed", "notifications/resources/updated":
+		return true
+	}
+	return false
 }
 
 // progressHandlers finds the call a progress notification is about. ok is

@@ -51,20 +51,24 @@ func answered(err error) bool {
 	return errors.As(err, &rpcErr)
 }
 
-// acquire reserves an in-flight slot on the least busy ready child.
+// acquire reserves an in-flight slot on the least busy ready child; for a
+// call whose Handlers ask to be exclusive, a whole idle child.
 func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
+	exclusive := false
+	if h := mcpconn.HandlersFrom(ctx); h != nil {
+		exclusive = h.Exclusive
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if picked := p.pickLocked(); picked != nil { // a free child: no wait to account for
-		picked.inflight++
-		p.updateLocked()
+	if picked := p.pickLocked(exclusive); picked != nil { // a free child: no wait to account for
+		p.takeLocked(picked, exclusive)
 		return picked, picked.sess, nil
 	}
 	p.waiting++
 	p.m.waiting.Set(float64(p.waiting))
 	var picked *slot
 	err := p.await(ctx, func() (bool, error) {
-		if picked = p.pickLocked(); picked != nil {
+		if picked = p.pickLocked(exclusive); picked != nil {
 			return true, nil
 		}
 		return false, p.unavailableLocked()
@@ -77,24 +81,33 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 		}
 		return nil, nil, err
 	}
-	picked.inflight++
-	p.updateLocked()
+	p.takeLocked(picked, exclusive)
 	return picked, picked.sess, nil
 }
 
-// pickLocked returns the ready child with the fewest calls in flight (the
-// least recently used among equals), or nil if all are full.
-func (p *Pool) pickLocked() *slot {
+func (p *Pool) takeLocked(sl *slot, exclusive bool) {
+	sl.inflight++
+	sl.exclusive = exclusive
+	p.updateLocked()
+}
+
+// pickLocked returns the ready child with the fewest calls in flight, or
+// nil if all are full; with exclusive, only a child with none. Among equals
+// it takes the most recently used: a child that just answered is warm (its
+// pages and caches in memory, its threads awake), while one left idle goes
+// cold and, under autoscaling, can be stopped after IdleTimeout.
+func (p *Pool) pickLocked(exclusive bool) *slot {
 	if p.phase == phaseClosed {
 		return nil
 	}
 	var best *slot
 	for _, sl := range p.slots {
-		if sl.state != stateReady || sl.retiring || sl.inflight >= p.cfg.MaxInflightPerSession || sl.sess.Err() != nil {
+		if sl.state != stateReady || sl.retiring || sl.exclusive || sl.sess.Err() != nil ||
+			sl.inflight >= p.cfg.MaxInflightPerSession || (exclusive && sl.inflight > 0) {
 			continue
 		}
 		if best == nil || sl.inflight < best.inflight ||
-			(sl.inflight == best.inflight && sl.lastUsed.Before(best.lastUsed)) {
+			(sl.inflight == best.inflight && sl.lastUsed.After(best.lastUsed)) {
 			best = sl
 		}
 	}
@@ -110,6 +123,7 @@ func (p *Pool) release(sl *slot, d time.Duration, answered bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sl.inflight--
+	sl.exclusive = false
 	sl.lastUsed = time.Now()
 	if answered {
 		if p.avg == 0 {

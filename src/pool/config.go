@@ -1,12 +1,15 @@
 package pool
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 )
 
 // Config configures a [Pool]. Zero fields take the documented defaults.
@@ -73,6 +76,18 @@ type Config struct {
 
 	// ClientVersion is sent as clientInfo.version in initialize. If empty, "dev".
 	ClientVersion string
+	// ClientCapabilities is sent in initialize. If nil, {}: the children
+	// should not ask for sampling, elicitation or roots.
+	ClientCapabilities json.RawMessage
+	// LogLevel, if set, is sent as logging/setLevel to each child that
+	// declares the logging capability, right after it starts: MCP servers
+	// send no log messages until a client sets a level. The bridge asks
+	// for the most and filters per client.
+	LogLevel string
+	// Handlers receive what a child sends that no call claims: list_changed
+	// and resources/updated notifications, log messages between calls,
+	// requests made while idle. Child names which child sent it. Optional.
+	Handlers func(child string) *mcpconn.Handlers
 	// Logger receives pool events and children's stderr. Zero value: discard.
 	Logger zerolog.Logger
 	// Registerer, if non-nil, registers the pool's metrics.

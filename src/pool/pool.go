@@ -56,15 +56,16 @@ type Pool struct {
 // slot is one place for a child; its goroutine restarts the child as
 // needed. Fields are guarded by Pool.mu.
 type slot struct {
-	id       int
-	state    string
-	sess     *mcpconn.Session // non-nil while ready or draining
-	inflight int
-	lastUsed time.Time
-	retiring bool          // chosen by scale down; no new calls
-	retire   chan struct{} // closed to stop the slot for good
-	backoff  time.Duration // current restart delay while in backoff
-	lastErr  error
+	id        int
+	state     string
+	sess      *mcpconn.Session // non-nil while ready or draining
+	inflight  int
+	exclusive bool // its one call in flight must be alone (see mcpconn.Handlers.Exclusive)
+	lastUsed  time.Time
+	retiring  bool          // chosen by scale down; no new calls
+	retire    chan struct{} // closed to stop the slot for good
+	backoff   time.Duration // current restart delay while in backoff
+	lastErr   error
 }
 
 // New checks cfg and returns a pool that starts children when Run is called.

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -58,16 +59,27 @@ func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, erro
 	p.setState(sl, stateStarting, 0)
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
 	defer cancel()
+	name := fmt.Sprintf("child-%d", sl.id)
+	var h *mcpconn.Handlers
+	if p.cfg.Handlers != nil {
+		h = p.cfg.Handlers(name)
+	}
 	sess, err := mcpconn.Start(ctx, mcpconn.Config{
-		Command:       p.cfg.Command,
-		Env:           p.cfg.Env,
-		Dir:           p.cfg.Dir,
-		Name:          fmt.Sprintf("child-%d", sl.id),
-		ClientVersion: p.cfg.ClientVersion,
-		StopTimeout:   p.cfg.StopTimeout,
-		Logger:        p.cfg.Logger,
+		Command:            p.cfg.Command,
+		Env:                p.cfg.Env,
+		Dir:                p.cfg.Dir,
+		Name:               name,
+		ClientVersion:      p.cfg.ClientVersion,
+		ClientCapabilities: p.cfg.ClientCapabilities,
+		StopTimeout:        p.cfg.StopTimeout,
+		Handlers:           h,
+		Logger:             p.cfg.Logger,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := p.setLogLevel(ctx, sess); err != nil {
+		sess.Close()
 		return nil, err
 	}
 	p.mu.Lock()
@@ -77,6 +89,28 @@ func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, erro
 	p.initResult = sess.InitializeResult()
 	p.updateLocked()
 	return sess, nil
+}
+
+// setLogLevel asks a child that can log for LogLevel and above.
+func (p *Pool) setLogLevel(ctx context.Context, sess *mcpconn.Session) error {
+	if p.cfg.LogLevel == "" || !hasCapability(sess.Capabilities(), "logging") {
+		return nil
+	}
+	params, _ := json.Marshal(map[string]string{"level": p.cfg.LogLevel})
+	if _, err := sess.Call(ctx, "logging/setLevel", params); err != nil {
+		return fmt.Errorf("setting the log level of %s: %w", sess.Name(), err)
+	}
+	return nil
+}
+
+// hasCapability reports whether a capabilities object has key.
+func hasCapability(caps json.RawMessage, key string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(caps, &m) != nil {
+		return false
+	}
+	v, ok := m[key]
+	return ok && string(v) != "null"
 }
 
 // startFailed records a failed start.

@@ -1,0 +1,276 @@
+package mcphttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+)
+
+// Core is what MCP over HTTP needs from the bridge; *bridge.Bridge
+// satisfies it.
+type Core interface {
+	Call(ctx context.Context, req bridge.Request) (bridge.Result, error)
+	Forward(ctx context.Context, m bridge.Message) (json.RawMessage, error)
+	ListTools(ctx context.Context, maxAge time.Duration) (bridge.ToolList, error)
+	InitializeResult(ctx context.Context) (json.RawMessage, error)
+	Listen(f bridge.Listener) (stop func())
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultBodyTimeout    = 10 * time.Second
+	DefaultKeepAlive      = 15 * time.Second
+	DefaultSessionTimeout = time.Hour
+	DefaultStartTimeout   = 10 * time.Second
+)
+
+// Config configures a Handler. Core is required.
+type Config struct {
+	Core Core
+	// Version is the bridge's version in serverInfo.
+	Version string
+
+	// Identity names the authenticated principal of a request that passed
+	// the server's authentication (for instance "api-token"), or "" when
+	// the server runs without authentication. Sessions are bound to it: a
+	// session id presented by another principal is refused (403). If nil,
+	// every request is anonymous.
+	Identity func(*http.Request) string
+
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) whose
+	// requests are served and get CORS headers; requests with any other
+	// Origin header are refused with 403, except those from localhost.
+	AllowedOrigins []string
+
+	// MaxBodyBytes bounds a POST body. If zero, 1 MiB.
+	MaxBodyBytes int64
+	// MaxDepth bounds the JSON nesting of a POST body. If zero,
+	// jsonlimit.DefaultMaxDepth.
+	MaxDepth int
+	// BodyTimeout bounds the reading of a POST body. If zero, 10s.
+	BodyTimeout time.Duration
+	// KeepAlive is the interval of SSE comment lines on otherwise quiet
+	// event streams, so that proxies (Home Assistant's ingress, nginx) keep
+	// them open and unbuffered. If zero, 15s.
+	KeepAlive time.Duration
+	// SessionTimeout closes a Streamable HTTP session unused this long. If
+	// zero, 1h.
+	SessionTimeout time.Duration
+	// StartTimeout bounds the wait for a first child (whose capabilities
+	// the bridge declares) on the first request. If zero, 10s.
+	StartTimeout time.Duration
+
+	// Logger receives failures the client does not see in detail.
+	Logger zerolog.Logger
+}
+
+// Handler serves /mcp (Streamable HTTP) and /sse (HTTP+SSE). Build it with
+// New; it is safe for concurrent use.
+type Handler struct {
+	cfg Config
+	log zerolog.Logger
+
+	mu         sync.Mutex // guards server, streamable, stateless, sse, stopListen
+	server     *mcp.Server
+	streamable http.Handler // sessions: protocol versions up to 2025-11-25
+	stateless  http.Handler // the 2026-07-28 era
+	sse        http.Handler
+	stopListen func()
+
+	subs subscriptions
+}
+
+// New builds a Handler. The MCP server behind it is made on the first
+// request, once a child has said what it can do.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Core == nil {
+		return nil, errors.New("mcphttp: Config.Core is required")
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.BodyTimeout < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 {
+		return nil, errors.New("mcphttp: limits must not be negative")
+	}
+	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&cfg.MaxDepth, jsonlimit.DefaultMaxDepth)
+	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&cfg.KeepAlive, DefaultKeepAlive)
+	setDefault(&cfg.SessionTimeout, DefaultSessionTimeout)
+	setDefault(&cfg.StartTimeout, DefaultStartTimeout)
+	if cfg.Identity == nil {
+		cfg.Identity = func(*http.Request) string { return "" }
+	}
+	return &Handler{cfg: cfg, log: cfg.Logger}, nil
+}
+
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+// Streamable returns the Streamable HTTP handler, for /mcp.
+func (h *Handler) Streamable() http.Handler {
+	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if modernEra(r) {
+			h.stateless.ServeHTTP(w, r)
+			return
+		}
+		h.streamable.ServeHTTP(w, r)
+	})
+}
+
+// SSE returns the HTTP+SSE handler, for /sse: GET opens the event stream,
+// whose first event names the URL to POST messages to (/sse?sessionid=…).
+func (h *Handler) SSE() http.Handler {
+	return h.guard(func(w http.ResponseWriter, r *http.Request) { h.sse.ServeHTTP(w, r) })
+}
+
+// Close stops listening to the bridge's notifications.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopListen != nil {
+		h.stopListen()
+		h.stopListen = nil
+	}
+}
+
+// ready builds the MCP server on first use, from a child's initialize
+// result.
+func (h *Handler) ready(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.server != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.StartTimeout)
+	defer cancel()
+	raw, err := h.cfg.Core.InitializeResult(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", bridge.ErrUnavailable, err)
+	}
+	server, err := h.newServer(raw)
+	if err != nil {
+		return err
+	}
+	h.server = server
+	getServer := func(*http.Request) *mcp.Server { return server }
+	h.streamable = mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+		SessionTimeout:      h.cfg.SessionTimeout,
+		MaxRequestBodyBytes: h.cfg.MaxBodyBytes,
+		Logger:              slog.New(slog.DiscardHandler),
+	})
+	h.stateless = mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+		Stateless:           true,
+		MaxRequestBodyBytes: h.cfg.MaxBodyBytes,
+		Logger:              slog.New(slog.DiscardHandler),
+		// The client closing a request's stream cancels it, as the
+		// 2026-07-28 specification requires.
+		PropagateRequestCancellation: true,
+	})
+	h.sse = mcp.NewSSEHandler(getServer, &mcp.SSEOptions{MaxRequestBodyBytes: h.cfg.MaxBodyBytes})
+	h.stopListen = h.cfg.Core.Listen(h.notify)
+	return nil
+}
+
+// childInit is the part of a child's initialize result the bridge declares
+// as its own.
+type childInit struct {
+	Capabilities mcp.ServerCapabilities `json:"capabilities"`
+	ServerInfo   mcp.Implementation     `json:"serverInfo"`
+	Instructions string                 `json:"instructions"`
+}
+
+// newServer makes the SDK server that speaks for the children.
+func (h *Handler) newServer(initResult json.RawMessage) (*mcp.Server, error) {
+	var ci childInit
+	if err := json.Unmarshal(initResult, &ci); err != nil {
+		return nil, fmt.Errorf("%w: decoding a child's initialize result: %w", bridge.ErrBadResult, err)
+	}
+	caps := ci.Capabilities
+	// The SDK answers logging/setLevel for each client and filters the
+	// children's log messages by it; the children are asked for all.
+	caps.Logging = &mcp.LoggingCapabilities{}
+	opts := &mcp.ServerOptions{
+		Instructions: ci.Instructions,
+		Capabilities: &caps,
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+	if caps.Resources != nil && caps.Resources.Subscribe {
+		opts.SubscribeHandler = h.subscribe
+		opts.UnsubscribeHandler = h.unsubscribe
+	}
+	title := ci.ServerInfo.Title
+	if title == "" {
+		title = ci.ServerInfo.Name
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "mcp-bridge", Title: title, Version: h.cfg.Version}, opts)
+	s.AddReceivingMiddleware(h.relay)
+	return s, nil
+}
+
+// withIdentity puts the request's principal where the SDK looks for the
+// owner of a session.
+func withIdentity(r *http.Request, id string) *http.Request {
+	if id == "" {
+		return r
+	}
+	var out *http.Request
+	auth.RequireBearerToken(func(context.Context, string, *http.Request) (*auth.TokenInfo, error) {
+		return &auth.TokenInfo{UserID: id, Expiration: time.Now().Add(24 * time.Hour)}, nil
+	}, nil)(http.HandlerFunc(func(_ http.ResponseWriter, r2 *http.Request) { out = r2 })).ServeHTTP(discard{}, bearer(r))
+	if out == nil {
+		return r
+	}
+	return out
+}
+
+// bearer returns r with an Authorization header for the SDK's token
+// middleware, which reads one. The server's own authentication has already
+// accepted the request; this header is never checked against a token.
+func bearer(r *http.Request) *http.Request {
+	if r.Header.Get("Authorization") != "" {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Authorization", "Bearer authenticated")
+	return r2
+}
+
+// discard is a ResponseWriter for the SDK's token middleware, which writes
+// nothing on success.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+// modernEra reports whether a request belongs to the stateless 2026-07-28
+// era: it says so in MCP-Protocol-Version, or, with no session, in its
+// _meta (the stateless handler then tells the client that the header is
+// required). Everything else, initialize first, is served with sessions.
+// One endpoint serves both eras, as the specification allows.
+func modernEra(r *http.Request) bool {
+	if v := r.Header.Get("MCP-Protocol-Version"); v != "" {
+		return v >= "2026-07-28"
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" {
+		return false
+	}
+	body, ok := r.Body.(*bodyReader)
+	return ok && bytes.Contains(body.data, []byte(`"io.modelcontextprotocol/protocolVersion"`))
+}

@@ -1,0 +1,125 @@
+package mcphttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+)
+
+// notifyTimeout bounds the delivery of one notification to the sessions.
+const notifyTimeout = 10 * time.Second
+
+// Sentinels whose addition and removal make the SDK tell every session that
+// a list changed: its server announces list changes only when its own
+// registry changes, and the bridge's lists live in the children.
+const sentinelName = "mcp-bridge.list-changed"
+
+// notify receives the children's notifications about every client.
+func (h *Handler) notify(method string, params json.RawMessage) {
+	h.mu.Lock()
+	s := h.server
+	h.mu.Unlock()
+	if s == nil {
+		return
+	}
+	switch method {
+	case "notifications/tools/list_changed":
+		s.AddTool(&mcp.Tool{Name: sentinelName, InputSchema: json.RawMessage(`{"type":"object"}`)}, unusable)
+		s.RemoveTools(sentinelName)
+	case "notifications/prompts/list_changed":
+		s.AddPrompt(&mcp.Prompt{Name: sentinelName}, nil)
+		s.RemovePrompts(sentinelName)
+	case "notifications/resources/list_changed":
+		uri := "mcp-bridge:list-changed"
+		s.AddResource(&mcp.Resource{URI: uri, Name: sentinelName}, nil)
+		s.RemoveResources(uri)
+	case "notifications/resources/updated":
+		var p mcp.ResourceUpdatedNotificationParams
+		if err := json.Unmarshal(params, &p); err != nil || p.URI == "" {
+			h.log.Debug().Err(err).Msg("ignoring a malformed resources/updated")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		defer cancel()
+		if err := s.ResourceUpdated(ctx, &p); err != nil {
+			h.log.Debug().Err(err).Msg("passing resources/updated to the subscribers")
+		}
+	}
+}
+
+// unusable is the sentinel tool's handler; the relay never lets a call
+// reach it.
+func unusable(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return nil, errors.New("not a tool")
+}
+
+// subscriptions counts the clients subscribed to each resource, so that a
+// child is asked to subscribe when the first client does and to
+// unsubscribe when the last one leaves. It is safe for concurrent use.
+type subscriptions struct {
+	mu    sync.Mutex // guards byURI
+	byURI map[string]map[*mcp.ServerSession]bool
+}
+
+// change records that ss subscribes (on) or unsubscribes from uri and
+// reports whether the children must hear of it.
+func (s *subscriptions) change(uri string, ss *mcp.ServerSession, on bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byURI == nil {
+		s.byURI = make(map[string]map[*mcp.ServerSession]bool)
+	}
+	set := s.byURI[uri]
+	if on {
+		if set == nil {
+			set = make(map[*mcp.ServerSession]bool)
+			s.byURI[uri] = set
+		}
+		set[ss] = true
+		return len(set) == 1
+	}
+	if !set[ss] {
+		return false
+	}
+	delete(set, ss)
+	if len(set) == 0 {
+		delete(s.byURI, uri)
+		return true
+	}
+	return false
+}
+
+func (h *Handler) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
+	if !h.subs.change(req.Params.URI, req.Session, true) {
+		return nil
+	}
+	if err := h.relaySubscription(ctx, "resources/subscribe", req.Params, req.Session); err != nil {
+		h.subs.change(req.Params.URI, req.Session, false)
+		return err
+	}
+	return nil
+}
+
+func (h *Handler) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
+	if !h.subs.change(req.Params.URI, req.Session, false) {
+		return nil
+	}
+	return h.relaySubscription(ctx, "resources/unsubscribe", req.Params, req.Session)
+}
+
+func (h *Handler) relaySubscription(ctx context.Context, method string, params any, ss *mcp.ServerSession) error {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return err
+	}
+	if _, err := h.cfg.Core.Forward(ctx, bridge.Message{Method: method, Params: raw, SessionID: sessionID(ss)}); err != nil {
+		return rpcError(err)
+	}
+	return nil
+}

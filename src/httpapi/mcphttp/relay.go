@@ -1,0 +1,212 @@
+package mcphttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+)
+
+// forwarded lists the methods relayed with bridge.Forward and the result
+// type each decodes into. resources/subscribe and unsubscribe are relayed
+// by the SDK's subscription handlers (see subscribe), which also record who
+// subscribed.
+var forwarded = map[string]func() mcp.Result{
+	"resources/list":           func() mcp.Result { return new(mcp.ListResourcesResult) },
+	"resources/templates/list": func() mcp.Result { return new(mcp.ListResourceTemplatesResult) },
+	"resources/read":           func() mcp.Result { return new(mcp.ReadResourceResult) },
+	"prompts/list":             func() mcp.Result { return new(mcp.ListPromptsResult) },
+	"prompts/get":              func() mcp.Result { return new(mcp.GetPromptResult) },
+	"completion/complete":      func() mcp.Result { return new(mcp.CompleteResult) },
+}
+
+// relay is the receiving middleware that hands the children's methods to
+// the bridge and leaves the protocol's own to the SDK.
+func (h *Handler) relay(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			return h.listTools(ctx, req)
+		case "tools/call":
+			return h.callTool(ctx, req)
+		}
+		if newResult, ok := forwarded[method]; ok {
+			return h.forward(ctx, method, req, newResult())
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// listTools answers the bridge's tool catalog in one page, each tool as the
+// child sent it (schemas byte for byte).
+func (h *Handler) listTools(ctx context.Context, req mcp.Request) (mcp.Result, error) {
+	if p, ok := req.GetParams().(*mcp.ListToolsParams); ok && p != nil && p.Cursor != "" {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid cursor: the bridge lists every tool in one page"}
+	}
+	l, err := h.cfg.Core.ListTools(ctx, -1)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	res := &mcp.ListToolsResult{Tools: make([]*mcp.Tool, 0, len(l.Tools))}
+	for _, raw := range l.Tools {
+		t, err := decodeTool(raw)
+		if err != nil {
+			h.log.Warn().Err(err).Msg("leaving out a tool the SDK cannot represent")
+			continue
+		}
+		res.Tools = append(res.Tools, t)
+	}
+	res.Cacheable = cacheable(time.Until(l.Expires))
+	return res, nil
+}
+
+// decodeTool decodes a child's tool, keeping its schemas as the child wrote
+// them: the SDK's types would reorder keys and drop what they do not know.
+func decodeTool(raw json.RawMessage) (*mcp.Tool, error) {
+	var t mcp.Tool
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return nil, err
+	}
+	var schemas struct {
+		In  json.RawMessage `json:"inputSchema"`
+		Out json.RawMessage `json:"outputSchema"`
+	}
+	if err := json.Unmarshal(raw, &schemas); err != nil {
+		return nil, err
+	}
+	if len(schemas.In) > 0 {
+		t.InputSchema = schemas.In
+	}
+	if len(schemas.Out) > 0 && string(schemas.Out) != "null" {
+		t.OutputSchema = schemas.Out
+	}
+	return &t, nil
+}
+
+// cacheable is the 2026-07-28 caching hint of a result fresh for ttl. The
+// answers depend on the bridge's token and exposure settings, so they are
+// private to the client.
+func cacheable(ttl time.Duration) mcp.Cacheable {
+	return mcp.Cacheable{TTLMs: int(max(ttl, 0) / time.Millisecond), CacheScope: "private"}
+}
+
+// callTool runs a tools/call through the bridge.
+func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, error) {
+	p, ok := req.GetParams().(*mcp.CallToolParamsRaw)
+	if !ok || p == nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
+	}
+	ss, _ := req.GetSession().(*mcp.ServerSession)
+	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss)}
+	if len(p.Meta) > 0 {
+		br.Meta, _ = json.Marshal(p.Meta)
+	}
+	res, err := h.cfg.Core.Call(h.route(ctx, ss), br)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	out := new(mcp.CallToolResult)
+	if err := json.Unmarshal(res.Raw, out); err != nil {
+		return nil, rpcError(fmt.Errorf("%w: decoding the child's tools/call result: %w", bridge.ErrBadResult, err))
+	}
+	return out, nil
+}
+
+// forward relays a child's method through the bridge and decodes its
+// result into res.
+func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, res mcp.Result) (mcp.Result, error) {
+	ss, _ := req.GetSession().(*mcp.ServerSession)
+	params, err := json.Marshal(req.GetParams())
+	if err != nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+	}
+	raw, err := h.cfg.Core.Forward(h.route(ctx, ss), bridge.Message{Method: method, Params: params, SessionID: sessionID(ss)})
+	if err != nil {
+		if modern(ss) {
+			err = modernError(method, req, err)
+		}
+		return nil, rpcError(err)
+	}
+	if err := json.Unmarshal(raw, res); err != nil {
+		return nil, rpcError(fmt.Errorf("%w: decoding the child's %s result: %w", bridge.ErrBadResult, method, err))
+	}
+	setCacheable(res)
+	return res, nil
+}
+
+// setCacheable gives list and read results the 2026-07-28 caching hint:
+// relayed answers are not cached by the bridge, so they are fresh only now.
+func setCacheable(res mcp.Result) {
+	c := cacheable(0)
+	switch r := res.(type) {
+	case *mcp.ListResourcesResult:
+		r.Cacheable = c
+	case *mcp.ListResourceTemplatesResult:
+		r.Cacheable = c
+	case *mcp.ReadResourceResult:
+		r.Cacheable = c
+	case *mcp.ListPromptsResult:
+		r.Cacheable = c
+	}
+}
+
+// sessionID is the client session's id for the bridge's logs and request
+// ids, or "" for a stateless request.
+func sessionID(ss *mcp.ServerSession) string {
+	if ss == nil {
+		return ""
+	}
+	return ss.ID()
+}
+
+// rpcError turns a bridge error into the JSON-RPC error the client gets: a
+// child's own error as the child sent it, the bridge's as httpapi
+// classifies it for every protocol.
+func rpcError(err error) error {
+	var rpcErr *mcpconn.RPCError
+	if errors.As(err, &rpcErr) {
+		return &jsonrpc.Error{Code: int64(rpcErr.Code), Message: rpcErr.Message, Data: rpcErr.Data}
+	}
+	e := httpapi.Classify(err)
+	var data json.RawMessage
+	if e.Data != nil {
+		data, _ = json.Marshal(e.Data)
+	}
+	return &jsonrpc.Error{Code: int64(e.Code), Message: e.Message, Data: data}
+}
+
+// codeResourceNotFound is the resource-not-found code of the handshake
+// era; 2026-07-28 answers -32602 with the URI in data instead.
+const codeResourceNotFound = -32002
+
+// modern reports whether the session speaks the 2026-07-28 era.
+func modern(ss *mcp.ServerSession) bool {
+	if ss == nil {
+		return false
+	}
+	p := ss.InitializeParams()
+	return p != nil && p.ProtocolVersion >= "2026-07-28"
+}
+
+// modernError translates a child's handshake-era error into what a
+// 2026-07-28 client expects.
+func modernError(method string, req mcp.Request, err error) error {
+	var rpcErr *mcpconn.RPCError
+	if method != "resources/read" || !errors.As(err, &rpcErr) || rpcErr.Code != codeResourceNotFound {
+		return err
+	}
+	p, _ := req.GetParams().(*mcp.ReadResourceParams)
+	if p == nil {
+		return err
+	}
+	data, _ := json.Marshal(map[string]string{"uri": p.URI})
+	return &mcpconn.RPCError{Code: jsonrpc.CodeInvalidParams, Message: rpcErr.Message, Data: data}
+}

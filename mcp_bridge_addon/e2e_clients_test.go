@@ -272,13 +272,20 @@ func runConformance(t *testing.T, c nodeClients, name, cli, url string, args []s
 		t.Fatalf("%s: %v; no checks read from %s (%v); output:\n%s", name, runErr, dir, err, out)
 	}
 	count := map[string]int{}
-	var failed []string
+	var failed, warned []string
 	for _, ch := range checks {
 		count[ch.Status]++
-		if ch.Status == "FAILURE" {
-			details, _ := json.Marshal(ch.Details)
-			failed = append(failed, fmt.Sprintf("%s: %s (%s): %s; details %.600s", ch.scenario, ch.Name, ch.ID, ch.ErrorMessage, details))
+		details, _ := json.Marshal(ch.Details)
+		line := fmt.Sprintf("%s: %s (%s): %s; details %.600s", ch.scenario, ch.Name, ch.ID, ch.ErrorMessage, details)
+		switch ch.Status {
+		case "FAILURE":
+			failed = append(failed, line)
+		case "WARNING":
+			warned = append(warned, line)
 		}
+	}
+	if len(warned) > 0 {
+		t.Logf("%s: %d warnings:\n%s", name, len(warned), strings.Join(warned, "\n"))
 	}
 	t.Logf("%s: %d scenarios, %d passed, %d failed, %d warnings, %d other in %.1f s",
 		name, scenarios, count["SUCCESS"], count["FAILURE"], count["WARNING"],

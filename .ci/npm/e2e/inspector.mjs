@@ -12,7 +12,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { check, ok, step, target, texts, watchdog } from './lib.mjs';
+import { check, done, step, target, texts, watchdog } from './lib.mjs';
 
 watchdog(90_000);
 const { url, token } = target('node inspector.mjs URL [TOKEN]');
@@ -55,4 +55,4 @@ await step(`inspector --transport ${transport} --method prompts/get`, () => {
   const res = inspect('--method', 'prompts/get', '--prompt-name', 'test_prompt_with_arguments', '--prompt-args', 'arg1=x', 'arg2=y');
   check(res.messages?.[0]?.content?.text === "Prompt with arguments: arg1='x', arg2='y'", 'unexpected prompts/get output', res);
 });
-ok('all passed');
+done();

@@ -45,14 +45,35 @@ export function check(cond, msg, got) {
   }
 }
 
-// step runs one named part and turns any exception into a failure naming it.
-export async function step(name, fn) {
+const failed = [];
+let steps = 0;
+
+// step runs one named part and reports it. A failure is printed and the
+// script carries on with the next step, so that one run shows every
+// problem; done() then exits 1. A fatal step (connecting) ends the script.
+export async function step(name, fn, { fatal = false } = {}) {
+  steps++;
   try {
     const detail = await fn();
     ok(typeof detail === 'string' ? `${name}: ${detail}` : name);
   } catch (err) {
-    fail(`${name}: ${describe(err)}`);
+    failed.push(name);
+    if (fatal) {
+      fail(`${name}: ${describe(err)}`);
+    }
+    console.error(`FAIL ${script()}: ${name}: ${describe(err)}`);
   }
+}
+
+// done ends the script: exit 0 if every step passed, else print which
+// failed (and whatever context() returns) and exit 1.
+export function done(context) {
+  if (failed.length === 0) {
+    ok(`all ${steps} steps passed`);
+    process.exit(0);
+  }
+  const extra = context?.();
+  fail(`${failed.length} of ${steps} steps failed: ${failed.join('; ')}${extra ? `\n${extra}` : ''}`);
 }
 
 export function describe(err) {

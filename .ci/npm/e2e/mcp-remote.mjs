@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { check, fail, ok, step, target, texts, watchdog } from './lib.mjs';
+import { check, done, fail, ok, step, target, texts, watchdog } from './lib.mjs';
 
 watchdog(90_000);
 const { url, token } = target('node mcp-remote.mjs URL [TOKEN] [mcp-remote flags...]');
@@ -83,10 +83,10 @@ await step('tools/list through mcp-remote', async () => {
   const { tools } = await client.listTools({}, { timeout: 30_000 });
   check(tools.some((t) => t.name === 'test_simple_text'), 'tools/list lacks test_simple_text', tools.map((t) => t.name));
   return `${tools.length} tools`;
-}).catch(failWithLog);
+});
 await step('tools/call test_simple_text through mcp-remote', async () => {
   const res = await client.callTool({ name: 'test_simple_text', arguments: {} }, undefined, { timeout: 30_000 });
   check(!res.isError && texts(res)[0] === 'This is a simple text response for testing.', 'unexpected test_simple_text result', res);
 });
 await client.close();
-ok('all passed');
+done(() => `mcp-remote's stderr:\n${log}`);

@@ -7,7 +7,7 @@
 // Usage: node sse.mjs http://127.0.0.1:PORT/sse [TOKEN] (or $MCP_URL, $MCP_TOKEN)
 
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { authHeaders, exercise, newClient, ok, step, target, watchdog } from './lib.mjs';
+import { authHeaders, done, exercise, newClient, step, target, watchdog } from './lib.mjs';
 
 watchdog(90_000);
 const { url, token } = target('node sse.mjs URL [TOKEN]');
@@ -17,7 +17,7 @@ const client = newClient('mcp-bridge-e2e-sse');
 const transport = new SSEClientTransport(url, { requestInit: { headers: authHeaders(token) } });
 await step('connect (GET SSE stream, initialize over its endpoint)', async () => {
   await client.connect(transport, { timeout: 30_000 });
-});
+}, { fatal: true });
 await exercise(client);
 await client.close();
-ok('all passed');
+done();

@@ -21,7 +21,7 @@ function nameOf(method, params) {
 // call POSTs one request and returns { status, result, error, events }:
 // events are every JSON-RPC message read from an SSE answer before the
 // response (or the lone JSON body).
-export async function call(url, token, method, params = {}) {
+export async function call(url, token, method, params = {}, capabilities = {}) {
   const id = nextId++;
   const headers = {
     ...authHeaders(token),
@@ -40,7 +40,7 @@ export async function call(url, token, method, params = {}) {
       ...params,
       _meta: {
         'io.modelcontextprotocol/protocolVersion': modernVersion,
-        'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/clientCapabilities': capabilities,
         'io.modelcontextprotocol/clientInfo': clientInfo,
         ...params._meta,
       },
@@ -118,10 +118,27 @@ export async function exerciseStateless(url, token) {
       'want progress 0, 50, 100 with token e2e-progress on the request\'s stream', progress);
     return `progress ${progress.map((p) => p.progress).join(', ')}`;
   });
-  await step(`${modernVersion} resources/read and prompts/get`, async () => {
-    const r = await call(url, token, 'resources/read', { uri: 'test://static-text' });
-    check(r.result.contents?.[0]?.text === 'This is the content of the static text resource.', 'unexpected resources/read result', r.result);
-    const p = await call(url, token, 'prompts/get', { name: 'test_simple_prompt' });
-    check(p.result.messages?.length > 0, 'prompts/get returned no messages', p.result);
+  await step(`${modernVersion} resources/read`, async () => {
+    const { result } = await call(url, token, 'resources/read', { uri: 'test://static-text' });
+    check(result.resultType === 'complete', 'resources/read: resultType must be "complete"', result);
+    check(result.contents?.[0]?.text === 'This is the content of the static text resource.', 'unexpected resources/read result', result);
+  });
+  await step(`${modernVersion} prompts/get`, async () => {
+    const { result } = await call(url, token, 'prompts/get', { name: 'test_simple_prompt' });
+    check(result.resultType === 'complete', 'prompts/get: resultType must be "complete"', result);
+    check(result.messages?.length > 0, 'prompts/get returned no messages', result);
+  });
+  await step(`${modernVersion} sampling by multi round-trip (input_required, then inputResponses)`, async () => {
+    const name = 'test_input_required_result_sampling';
+    const caps = { sampling: {} };
+    const first = await call(url, token, 'tools/call', { name, arguments: {} }, caps);
+    const asked = first.result.inputRequests?.capital_question;
+    check(first.result.resultType === 'input_required' && asked?.method === 'sampling/createMessage',
+      'first call: want resultType "input_required" with a sampling/createMessage input request "capital_question"', first.result);
+    const retry = { name, arguments: {}, inputResponses: { capital_question: { role: 'assistant', model: 'e2e-model', content: { type: 'text', text: 'Paris' } } } };
+    if (first.result.requestState !== undefined) retry.requestState = first.result.requestState;
+    const { result } = await call(url, token, 'tools/call', retry, caps);
+    check(result.resultType === 'complete' && result.content?.[0]?.text === 'Sampling response: Paris',
+      'retry with inputResponses: want the tool\'s final result "Sampling response: Paris"', result);
   });
 }

@@ -9,7 +9,7 @@
 // (the default), "legacy" or "2026".
 
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { authHeaders, exercise, fail, newClient, ok, step, target, watchdog } from './lib.mjs';
+import { authHeaders, done, exercise, fail, newClient, step, target, watchdog } from './lib.mjs';
 import { exerciseStateless } from './stateless.mjs';
 
 watchdog(90_000);
@@ -22,7 +22,7 @@ if (eras.includes('legacy')) {
   await step('connect (initialize over Streamable HTTP)', async () => {
     await client.connect(transport, { timeout: 30_000 });
     return `protocol ${transport.protocolVersion ?? '(unset)'}, session ${transport.sessionId ? 'set' : 'none'}`;
-  });
+  }, { fatal: true });
   await exercise(client);
   await step('terminate session (DELETE)', () => transport.terminateSession());
   await client.close();
@@ -33,4 +33,4 @@ if (eras.includes('2026')) {
 if (!eras.includes('legacy') && !eras.includes('2026')) {
   fail(`MCP_ERAS=${process.env.MCP_ERAS}: want legacy, 2026 or both`);
 }
-ok('all passed');
+done();

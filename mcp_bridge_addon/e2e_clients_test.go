@@ -228,8 +228,9 @@ type conformanceCheck struct {
 
 // TestConformance runs the official MCP conformance suite against /mcp:
 // 0.1.16's active suite (2024-11-05 to 2025-11-25, sessions, sampling,
-// elicitation from the child) and 0.2.0-alpha's 2026-07-28 scenarios
-// (stateless requests, server/discover, headers, caching, MRTR). Any failed
+// elicitation from the child), 0.2.0-alpha's 2026-07-28 scenarios
+// (stateless requests, server/discover, headers, caching, MRTR) and its
+// 2025-11-25 ones. Any failed
 // check fails the test; there is no baseline. The suite sends no
 // Authorization header, so the bridge runs without a token on loopback.
 func TestConformance(t *testing.T) {
@@ -242,9 +243,13 @@ func TestConformance(t *testing.T) {
 		{"0.1.16", "@modelcontextprotocol/conformance", nil, []string{"--suite", "active"}},
 		{"0.2.0-alpha.12", "conformance-next", []string{"--spec-version", "2026-07-28"},
 			[]string{"--suite", "all", "--spec-version", "2026-07-28"}},
+		// The newer suite's checks of the legacy era: session lifecycle,
+		// JSON Schema 2020-12, wire schema validation of every message.
+		{"0.2.0-alpha.12", "conformance-next", []string{"--spec-version", "2025-11-25"},
+			[]string{"--suite", "all", "--spec-version", "2025-11-25"}},
 	}
 	for _, s := range suites {
-		t.Run(s.version, func(t *testing.T) {
+		t.Run(s.version+"_"+s.run[len(s.run)-1], func(t *testing.T) {
 			cli := filepath.Join("node_modules", s.pkg, "dist", "index.js")
 			name := "conformance " + s.version + " " + strings.Join(s.run, " ")
 			if out, err := c.run(t.Context(), nil, append([]string{cli, "list", "--server"}, s.list...)...); err == nil {

@@ -266,7 +266,11 @@ func runConformance(t *testing.T, c nodeClients, name, cli, url string, args []s
 	t.Helper()
 	dir := t.TempDir()
 	if keep := os.Getenv("MCP_BRIDGE_E2E_RESULTS"); keep != "" {
-		dir = filepath.Join(keep, strings.Fields(name)[1])
+		// Kept for reading; a run replaces the previous one's results.
+		dir = filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()

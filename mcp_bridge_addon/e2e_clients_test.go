@@ -230,9 +230,9 @@ type conformanceCheck struct {
 // 0.1.16's active suite (2024-11-05 to 2025-11-25, sessions, sampling,
 // elicitation from the child), 0.2.0-alpha's 2026-07-28 scenarios
 // (stateless requests, server/discover, headers, caching, MRTR) and its
-// 2025-11-25 ones. Any failed
-// check fails the test; there is no baseline. The suite sends no
-// Authorization header, so the bridge runs without a token on loopback.
+// 2025-11-25 ones. Any failed check fails the test; there is no baseline.
+// The suite sends no Authorization header, so the bridge runs without a
+// token on loopback.
 func TestConformance(t *testing.T) {
 	c := clients(t)
 	b := startEverythingBridge(t, false)
@@ -280,19 +280,7 @@ func runConformance(t *testing.T, c nodeClients, name, cli, url string, args []s
 	if err != nil || len(checks) == 0 {
 		t.Fatalf("%s: %v; no checks read from %s (%v); output:\n%s", name, runErr, dir, err, out)
 	}
-	count := map[string]int{}
-	var failed, warned []string
-	for _, ch := range checks {
-		count[ch.Status]++
-		details, _ := json.Marshal(ch.Details)
-		line := fmt.Sprintf("%s: %s (%s): %s; details %.600s", ch.scenario, ch.Name, ch.ID, ch.ErrorMessage, details)
-		switch ch.Status {
-		case "FAILURE":
-			failed = append(failed, line)
-		case "WARNING":
-			warned = append(warned, line)
-		}
-	}
+	count, failed, warned := tally(checks)
 	if len(warned) > 0 {
 		t.Logf("%s: %d warnings:\n%s", name, len(warned), strings.Join(warned, "\n"))
 	}
@@ -305,6 +293,23 @@ func runConformance(t *testing.T, c nodeClients, name, cli, url string, args []s
 	if runErr != nil && len(failed) == 0 {
 		t.Errorf("%s exited with %v although no check failed; output:\n%s", name, runErr, out)
 	}
+}
+
+// tally counts checks by status and describes the failed and the warned.
+func tally(checks []scenarioCheck) (count map[string]int, failed, warned []string) {
+	count = map[string]int{}
+	for _, ch := range checks {
+		count[ch.Status]++
+		details, _ := json.Marshal(ch.Details)
+		line := fmt.Sprintf("%s: %s (%s): %s; details %.600s", ch.scenario, ch.Name, ch.ID, ch.ErrorMessage, details)
+		switch ch.Status {
+		case "FAILURE":
+			failed = append(failed, line)
+		case "WARNING":
+			warned = append(warned, line)
+		}
+	}
+	return count, failed, warned
 }
 
 // scenarioCheck is a check with the scenario (results directory) it came from.

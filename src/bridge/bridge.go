@@ -29,6 +29,11 @@ type Request struct {
 	// Meta is the request's _meta object, passed to the child as it is
 	// (it carries the caller's progressToken); nil when absent.
 	Meta json.RawMessage
+	// InputResponses and RequestState continue a call the child answered
+	// input_required (2026-07-28 multi-round trips); they are passed to the
+	// child as they are. Such a call is never shared with another.
+	InputResponses json.RawMessage
+	RequestState   string
 	// RequestID, if set, makes a repeat of the same call (same tool and
 	// arguments, same SessionID) within the queue's IdempotencyTTL get the
 	// first outcome instead of running again.

@@ -66,6 +66,13 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 	if len(meta) > 0 && meta[0] == '{' && json.Valid(meta) {
 		params = append(append(params, `,"_meta":`...), meta...)
 	}
+	if resp := bytes.TrimSpace(req.InputResponses); len(resp) > 0 && resp[0] == '{' && json.Valid(resp) {
+		params = append(append(params, `,"inputResponses":`...), resp...)
+	}
+	if req.RequestState != "" {
+		state, _ := json.Marshal(req.RequestState)
+		params = append(append(params, `,"requestState":`...), state...)
+	}
 	p.params = append(params, '}')
 	return p, nil
 }

@@ -96,14 +96,15 @@ func (b *Bridge) forward(ctx context.Context, p plan) (Result, error) {
 	return b.enqueue(ctx, qctx, deadline, p)
 }
 
-// routed reports whether the child's messages about a request must reach
-// its own caller: it carries a progress token, or its caller asked to run
-// alone. Such a request is never shared with another caller's.
+// routed reports whether a request is its caller's alone: the child's
+// messages about it must reach that caller (it carries a progress token,
+// or its caller asked to run alone), or it continues a multi-round trip.
+// Such a request is never shared with another caller's.
 func routed(ctx context.Context, params json.RawMessage) bool {
 	if h := mcpconn.HandlersFrom(ctx); h != nil && h.Exclusive {
 		return true
 	}
-	return bytes.Contains(params, []byte(`"progressToken"`))
+	return bytes.Contains(params, []byte(`"progressToken"`)) || bytes.Contains(params, []byte(`"requestState"`))
 }
 
 // Listener receives the children's notifications that concern every

@@ -91,7 +91,10 @@ type Handler struct {
 	sse        http.Handler
 	stopListen func()
 
-	subs subscriptions
+	subs   subscriptions
+	rounds rounds
+	mirror toolMirror
+	wg     sync.WaitGroup // calls running detached (rounds.go); Close waits
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -126,6 +129,9 @@ func setDefault[T comparable](v *T, d T) {
 func (h *Handler) Streamable() http.Handler {
 	return h.guard(func(w http.ResponseWriter, r *http.Request) {
 		if modernEra(r) {
+			if callsTool(r) {
+				h.syncTools(r.Context())
+			}
 			h.stateless.ServeHTTP(w, r)
 			return
 		}
@@ -139,14 +145,16 @@ func (h *Handler) SSE() http.Handler {
 	return h.guard(func(w http.ResponseWriter, r *http.Request) { h.sse.ServeHTTP(w, r) })
 }
 
-// Close stops listening to the bridge's notifications.
+// Close stops listening to the bridge's notifications and waits for the
+// calls still running for clients that will retry them.
 func (h *Handler) Close() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.stopListen != nil {
 		h.stopListen()
 		h.stopListen = nil
 	}
+	h.mu.Unlock()
+	h.wg.Wait()
 }
 
 // ready builds the MCP server on first use, from a child's initialize
@@ -168,6 +176,9 @@ func (h *Handler) ready(ctx context.Context) error {
 		return err
 	}
 	h.server = server
+	if l, err := h.cfg.Core.ListTools(ctx, -1); err == nil {
+		h.mirror.sync(server, l) // before any session: no one to notify yet
+	}
 	getServer := func(*http.Request) *mcp.Server { return server }
 	h.streamable = mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
 		SessionTimeout:      h.cfg.SessionTimeout,

@@ -15,9 +15,10 @@ import (
 // notifyTimeout bounds the delivery of one notification to the sessions.
 const notifyTimeout = 10 * time.Second
 
-// Sentinels whose addition and removal make the SDK tell every session that
-// a list changed: its server announces list changes only when its own
-// registry changes, and the bridge's lists live in the children.
+// A sentinel whose addition and removal make the SDK tell every session
+// that the prompts or resources changed: its server announces list changes
+// only when its own registry changes, and those lists live in the children.
+// (Tools are mirrored instead; see toolMirror.)
 const sentinelName = "mcp-bridge.list-changed"
 
 // notify receives the children's notifications about every client.
@@ -30,8 +31,7 @@ func (h *Handler) notify(method string, params json.RawMessage) {
 	}
 	switch method {
 	case "notifications/tools/list_changed":
-		s.AddTool(&mcp.Tool{Name: sentinelName, InputSchema: json.RawMessage(`{"type":"object"}`)}, unusable)
-		s.RemoveTools(sentinelName)
+		h.refreshTools() // the mirror's changes tell the clients
 	case "notifications/prompts/list_changed":
 		s.AddPrompt(&mcp.Prompt{Name: sentinelName}, nil)
 		s.RemovePrompts(sentinelName)
@@ -53,7 +53,7 @@ func (h *Handler) notify(method string, params json.RawMessage) {
 	}
 }
 
-// unusable is the sentinel tool's handler; the relay never lets a call
+// unusable is the mirrored tools' handler; the relay never lets a call
 // reach it.
 func unusable(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return nil, errors.New("not a tool")

@@ -55,6 +55,7 @@ func (h *Handler) listTools(ctx context.Context, req mcp.Request) (mcp.Result, e
 	if err != nil {
 		return nil, rpcError(err)
 	}
+	h.mirror.sync(h.server, l)
 	res := &mcp.ListToolsResult{Tools: make([]*mcp.Tool, 0, len(l.Tools))}
 	for _, raw := range l.Tools {
 		t, err := decodeTool(raw)
@@ -109,12 +110,30 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	if len(p.Meta) > 0 {
 		br.Meta, _ = json.Marshal(p.Meta)
 	}
-	res, err := h.cfg.Core.Call(h.route(ctx, ss), br)
+	call := func(ctx context.Context) (json.RawMessage, error) {
+		res, err := h.cfg.Core.Call(ctx, br)
+		return res.Raw, err
+	}
+	var raw json.RawMessage
+	var err error
+	switch {
+	case modern(ss) && p.RequestState != "" && !ours(p.RequestState):
+		// The answers to the child's own input_required: the child takes them.
+		br.RequestState = p.RequestState
+		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+		}
+		raw, err = h.roundTrip(ctx, ss, "", nil, call)
+	case modern(ss):
+		raw, err = h.roundTrip(ctx, ss, p.RequestState, p.InputResponses, call)
+	default:
+		raw, err = call(h.route(ctx, ss))
+	}
 	if err != nil {
 		return nil, rpcError(err)
 	}
 	out := new(mcp.CallToolResult)
-	if err := json.Unmarshal(res.Raw, out); err != nil {
+	if err := json.Unmarshal(raw, out); err != nil {
 		return nil, rpcError(fmt.Errorf("%w: decoding the child's tools/call result: %w", bridge.ErrBadResult, err))
 	}
 	return out, nil
@@ -124,11 +143,22 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 // result into res.
 func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, res mcp.Result) (mcp.Result, error) {
 	ss, _ := req.GetSession().(*mcp.ServerSession)
-	params, err := json.Marshal(req.GetParams())
+	state, responses, plain := roundParams(req.GetParams())
+	if !ours(state) {
+		state, responses, plain = "", nil, req.GetParams() // the child's own state, for the child
+	}
+	params, err := json.Marshal(plain)
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	raw, err := h.cfg.Core.Forward(h.route(ctx, ss), bridge.Message{Method: method, Params: params, SessionID: sessionID(ss)})
+	msg := bridge.Message{Method: method, Params: params, SessionID: sessionID(ss)}
+	call := func(ctx context.Context) (json.RawMessage, error) { return h.cfg.Core.Forward(ctx, msg) }
+	var raw json.RawMessage
+	if modern(ss) && (method == "prompts/get" || method == "resources/read") {
+		raw, err = h.roundTrip(ctx, ss, state, responses, call)
+	} else {
+		raw, err = call(h.route(ctx, ss))
+	}
 	if err != nil {
 		if modern(ss) {
 			err = modernError(method, req, err)
@@ -171,6 +201,10 @@ func sessionID(ss *mcp.ServerSession) string {
 // child's own error as the child sent it, the bridge's as httpapi
 // classifies it for every protocol.
 func rpcError(err error) error {
+	var we *jsonrpc.Error
+	if errors.As(err, &we) {
+		return we
+	}
 	var rpcErr *mcpconn.RPCError
 	if errors.As(err, &rpcErr) {
 		return &jsonrpc.Error{Code: int64(rpcErr.Code), Message: rpcErr.Message, Data: rpcErr.Data}
@@ -209,4 +243,20 @@ func modernError(method string, req mcp.Request, err error) error {
 	}
 	data, _ := json.Marshal(map[string]string{"uri": p.URI})
 	return &mcpconn.RPCError{Code: jsonrpc.CodeInvalidParams, Message: rpcErr.Message, Data: data}
+}
+
+// roundParams splits the multi-round-trip fields (2026-07-28) off params,
+// which the bridge keeps to itself: the children never see them.
+func roundParams(p mcp.Params) (state string, responses mcp.InputResponseMap, plain mcp.Params) {
+	switch p := p.(type) {
+	case *mcp.GetPromptParams:
+		c := *p
+		c.RequestState, c.InputResponses = "", nil
+		return p.RequestState, p.InputResponses, &c
+	case *mcp.ReadResourceParams:
+		c := *p
+		c.RequestState, c.InputResponses = "", nil
+		return p.RequestState, p.InputResponses, &c
+	}
+	return "", nil, p
 }

@@ -1,0 +1,280 @@
+package mcphttp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+)
+
+// Multi-round trips, for 2026-07-28 clients. A handshake-era child asks
+// for sampling, elicitation or roots with requests of its own while a call
+// runs, but a 2026-07-28 client takes no requests: it expects an
+// input_required result naming what the server needs, and retries the call
+// with the answers and the result's requestState. So the bridge runs such a
+// call detached from the HTTP request, parks it when the child asks, answers
+// the client input_required, and resumes the call with the answers when the
+// client retries.
+
+// Bounds of the parked calls.
+const (
+	maxRounds  = 1000                  // parked calls at once
+	roundGrace = 20 * time.Millisecond // a child's requests made together go in one answer
+	roundKeep  = time.Minute           // a finished call's result waits this long for its retry
+)
+
+// errNoRoom is the error a child's request gets when too many calls are
+// parked.
+var errNoRoom = &mcpconn.RPCError{Code: -32603, Message: "the bridge has too many calls waiting for client input"}
+
+// rounds holds the parked calls by requestState. It is safe for concurrent
+// use.
+type rounds struct {
+	mu sync.Mutex // guards m
+	m  map[string]*round
+}
+
+// round is one call that may need client input.
+type round struct {
+	state string // requestState; the round is in the table once the child asks
+	owner string // the principal that started it
+	asks  chan *ask
+	done  chan struct{} // closed when the call ended; raw and err are then set
+	raw   json.RawMessage
+	err   error
+
+	mu      sync.Mutex // guards pending, next
+	pending map[string]*ask
+	next    int
+}
+
+// ask is one request of the child's, waiting for the client's answer.
+type ask struct {
+	method string
+	params json.RawMessage
+	reply  chan askReply // buffered 1
+}
+
+type askReply struct {
+	raw json.RawMessage
+	err error
+}
+
+// roundTrip serves a tools/call, prompts/get or resources/read for a
+// 2026-07-28 client: it starts run (state == "") or resumes the parked call
+// state names with the client's responses, and returns the child's result,
+// or an input_required result, as raw JSON carrying resultType.
+func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state string, responses mcp.InputResponseMap,
+	run func(context.Context) (json.RawMessage, error)) (json.RawMessage, error) {
+	owner := ""
+	if p := ss.InitializeParams(); p != nil && p.ClientInfo != nil {
+		owner = p.ClientInfo.Name
+	}
+	var r *round
+	if state == "" {
+		r = &round{state: statePrefix + rand.Text(), owner: owner, asks: make(chan *ask), done: make(chan struct{}), pending: map[string]*ask{}}
+		h.start(ctx, ss, r, run)
+	} else {
+		r = h.rounds.get(state)
+		if r == nil || r.owner != owner {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState is unknown or expired; call again without it"}
+		}
+		if err := r.answer(responses); err != nil {
+			return nil, err
+		}
+	}
+	return h.await(ctx, r)
+}
+
+// start runs the call detached from the HTTP request, which ends at the
+// first input_required answer; the call's own timeout bounds it.
+func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, run func(context.Context) (json.RawMessage, error)) {
+	cctx := mcpconn.WithHandlers(context.WithoutCancel(ctx), &mcpconn.Handlers{
+		Exclusive: true,
+		Notification: func(method string, params json.RawMessage) {
+			h.toClient(ctx, ss, method, params)
+		},
+		Request: func(actx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+			return h.ask(actx, r, method, params)
+		},
+	})
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		raw, err := run(cctx)
+		r.raw, r.err = raw, err
+		close(r.done)
+		time.AfterFunc(roundKeep, func() { h.rounds.remove(r.state) })
+	}()
+}
+
+// ask parks a request of the child's until the client answers it.
+func (h *Handler) ask(ctx context.Context, r *round, method string, params json.RawMessage) (json.RawMessage, error) {
+	if !h.rounds.register(r) {
+		return nil, errNoRoom
+	}
+	a := &ask{method: method, params: params, reply: make(chan askReply, 1)}
+	select {
+	case r.asks <- a:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case rep := <-a.reply:
+		return rep.raw, rep.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// await waits for the call to end or to need input, and says which.
+func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) {
+	if r.waiting() {
+		return r.inputRequired()
+	}
+	select {
+	case <-r.done:
+		h.rounds.remove(r.state)
+		if r.err != nil {
+			return nil, r.err
+		}
+		if childNeedsInput(r.raw) {
+			// The child's own multi-round trip (it asked again after the
+			// answers it got): the client answers it with the child's state.
+			return withResultType(r.raw, "input_required"), nil
+		}
+		return withResultType(r.raw, "complete"), nil
+	case a := <-r.asks:
+		r.add(a)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	t := time.NewTimer(roundGrace)
+	defer t.Stop()
+	for {
+		select {
+		case a := <-r.asks:
+			r.add(a)
+		case <-t.C:
+			return r.inputRequired()
+		}
+	}
+}
+
+func (r *round) add(a *ask) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next++
+	r.pending[r.state+"-"+itoa(r.next)] = a
+}
+
+func (r *round) waiting() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending) > 0
+}
+
+// answer hands the client's responses to the child's parked requests;
+// responses to requests not pending are ignored.
+func (r *round) answer(responses mcp.InputResponseMap) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, resp := range responses {
+		a := r.pending[id]
+		if a == nil {
+			continue
+		}
+		raw, err := json.Marshal(resp)
+		if err != nil {
+			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "inputResponses[" + id + "]: " + err.Error()}
+		}
+		a.reply <- askReply{raw: raw}
+		delete(r.pending, id)
+	}
+	return nil
+}
+
+// inputRequired is the input_required result naming every pending request.
+func (r *round) inputRequired() (json.RawMessage, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type wire struct {
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params,omitempty"`
+	}
+	reqs := make(map[string]wire, len(r.pending))
+	for id, a := range r.pending {
+		reqs[id] = wire{a.method, a.params}
+	}
+	return json.Marshal(map[string]any{"resultType": "input_required", "inputRequests": reqs, "requestState": r.state})
+}
+
+// register puts r in the table, where a retry finds it, on the child's
+// first request.
+func (t *rounds) register(r *round) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[r.state] == r {
+		return true
+	}
+	if len(t.m) >= maxRounds {
+		return false
+	}
+	if t.m == nil {
+		t.m = make(map[string]*round)
+	}
+	t.m[r.state] = r
+	return true
+}
+
+func (t *rounds) get(state string) *round {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[state]
+}
+
+func (t *rounds) remove(state string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, state)
+}
+
+// statePrefix marks the requestStates the bridge makes; any other is a
+// child's own, passed back to it.
+const statePrefix = "mcp-bridge-"
+
+// ours reports whether the bridge made requestState state.
+func ours(state string) bool { return strings.HasPrefix(state, statePrefix) }
+
+// childNeedsInput reports whether a child's result asks for input itself.
+func childNeedsInput(raw json.RawMessage) bool {
+	var r struct {
+		InputRequests map[string]json.RawMessage `json:"inputRequests"`
+	}
+	return json.Unmarshal(raw, &r) == nil && len(r.InputRequests) > 0
+}
+
+// withResultType returns a result object with "resultType" set, which the
+// SDK's result types read back when decoding.
+func withResultType(raw json.RawMessage, rt string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return raw
+	}
+	m["resultType"], _ = json.Marshal(rt)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -21,7 +21,7 @@ function nameOf(method, params) {
 // call POSTs one request and returns { status, result, error, events }:
 // events are every JSON-RPC message read from an SSE answer before the
 // response (or the lone JSON body).
-export async function call(url, token, method, params = {}, capabilities = {}) {
+export async function call(url, token, method, params = {}, capabilities = {}, timeoutMs = 30_000) {
   const id = nextId++;
   const headers = {
     ...authHeaders(token),
@@ -46,7 +46,7 @@ export async function call(url, token, method, params = {}, capabilities = {}) {
       },
     },
   };
-  const resp = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const resp = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   const type = resp.headers.get('content-type') ?? '';
   const text = await resp.text();
   let events;
@@ -129,16 +129,38 @@ export async function exerciseStateless(url, token) {
     check(result.messages?.length > 0, 'prompts/get returned no messages', result);
   });
   await step(`${modernVersion} sampling by multi round-trip (input_required, then inputResponses)`, async () => {
+    // The child asks under the key "capital_question"; a bridge may pass
+    // its own key instead (the conformance suite checks the key), so answer
+    // whichever key the one sampling request comes under.
     const name = 'test_input_required_result_sampling';
     const caps = { sampling: {} };
     const first = await call(url, token, 'tools/call', { name, arguments: {} }, caps);
-    const asked = first.result.inputRequests?.capital_question;
-    check(first.result.resultType === 'input_required' && asked?.method === 'sampling/createMessage',
-      'first call: want resultType "input_required" with a sampling/createMessage input request "capital_question"', first.result);
-    const retry = { name, arguments: {}, inputResponses: { capital_question: { role: 'assistant', model: 'e2e-model', content: { type: 'text', text: 'Paris' } } } };
+    const keys = Object.keys(first.result.inputRequests ?? {});
+    check(first.result.resultType === 'input_required' && keys.length === 1 &&
+      first.result.inputRequests[keys[0]].method === 'sampling/createMessage',
+    'first call: want resultType "input_required" with one sampling/createMessage input request', first.result);
+    const answer = { role: 'assistant', model: 'e2e-model', content: { type: 'text', text: 'Paris' } };
+    const retry = { name, arguments: {}, inputResponses: { [keys[0]]: answer } };
     if (first.result.requestState !== undefined) retry.requestState = first.result.requestState;
     const { result } = await call(url, token, 'tools/call', retry, caps);
     check(result.resultType === 'complete' && result.content?.[0]?.text === 'Sampling response: Paris',
       'retry with inputResponses: want the tool\'s final result "Sampling response: Paris"', result);
+    return `input request key ${JSON.stringify(keys[0])}`;
+  });
+  await step(`${modernVersion} a round the client never answers does not hold up the next call`, async () => {
+    // A stateless client may drop an InputRequiredResult and never retry;
+    // the same tool must still answer the next caller at once.
+    const name = 'test_input_required_result_elicitation';
+    const caps = { elicitation: {} };
+    for (let i = 1; i <= 3; i++) {
+      const started = Date.now();
+      let result;
+      try {
+        ({ result } = await call(url, token, 'tools/call', { name, arguments: {} }, caps, 5_000));
+      } catch (err) {
+        throw new Error(`call ${i} of ${name}, the earlier rounds left unanswered: ${err.message} after ${Date.now() - started} ms`);
+      }
+      check(result.resultType === 'input_required', `call ${i}: want resultType "input_required"`, result);
+    }
   });
 }

@@ -156,7 +156,7 @@ export async function exerciseStateless(url, token) {
       const started = Date.now();
       let result;
       try {
-        ({ result } = await call(url, token, 'tools/call', { name, arguments: {} }, caps, 5_000));
+        ({ result } = await call(url, token, 'tools/call', { name, arguments: {} }, caps, 10_000));
       } catch (err) {
         throw new Error(`call ${i} of ${name}, the earlier rounds left unanswered: ${err.message} after ${Date.now() - started} ms`);
       }

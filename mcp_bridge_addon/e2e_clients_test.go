@@ -154,7 +154,7 @@ func TestClients(t *testing.T) {
 		{"sse", []string{"e2e/sse.mjs", b.base + "/sse"}},
 		{"mcp-remote http-only", []string{"e2e/mcp-remote.mjs", b.base + "/mcp"}},
 		{"mcp-remote sse-only", []string{"e2e/mcp-remote.mjs", b.base + "/sse"}},
-		{"mcp-remote protocol auto", []string{"e2e/mcp-remote.mjs", b.base + "/mcp", b.token, "--transport", "http-only", "--protocol", "auto"}},
+		{"mcp-remote protocol auto", []string{"e2e/mcp-remote.mjs", b.base + "/mcp", "-", "--transport", "http-only", "--protocol", "auto"}},
 		{"inspector http", []string{"e2e/inspector.mjs", b.base + "/mcp"}},
 		{"inspector sse", []string{"e2e/inspector.mjs", b.base + "/sse"}},
 	}

@@ -9,11 +9,13 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 
 // target reads the endpoint URL and bearer token: the first and second
-// arguments, else $MCP_URL and $MCP_TOKEN. The token may be empty (a
-// loopback bridge without one).
+// arguments, else $MCP_URL and $MCP_TOKEN; a token argument of "-" also
+// means $MCP_TOKEN, which keeps the token out of the process list. The
+// token may be empty (a loopback bridge without one).
 export function target(usage) {
   const url = process.argv[2] || process.env.MCP_URL;
-  const token = process.argv[3] ?? process.env.MCP_TOKEN ?? '';
+  const arg = process.argv[3];
+  const token = (arg === undefined || arg === '-' ? process.env.MCP_TOKEN : arg) ?? '';
   if (!url) {
     fail(`usage: ${usage} (or set MCP_URL and MCP_TOKEN)`);
   }

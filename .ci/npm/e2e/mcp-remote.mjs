@@ -7,7 +7,7 @@
 // is a no-op, the OAuth state lives in a fresh directory, and the callback
 // host is loopback).
 //
-// Usage: node mcp-remote.mjs URL [TOKEN] [mcp-remote flags...]
+// Usage: node mcp-remote.mjs URL [TOKEN|-] [mcp-remote flags...]
 // (or $MCP_URL, $MCP_TOKEN). Without flags: --transport sse-only for a URL
 // ending in /sse, else --transport http-only. With --protocol auto the
 // server must speak 2026-07-28, and mcp-remote must have switched to it.

@@ -5,6 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
+  ElicitRequestSchema,
   LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
@@ -103,13 +104,19 @@ export function watchdog(ms) {
 
 export const samplingReply = 'pong from the e2e client';
 
-// newClient returns a client that declares sampling and answers every
-// sampling/createMessage with samplingReply, recording what it was asked,
-// and records the log messages it receives.
+// newClient returns a client that declares sampling and elicitation,
+// answers every sampling/createMessage with samplingReply and every
+// elicitation/create by accepting username "e2e-user", recording what it was
+// asked, and records the log messages it receives.
 export function newClient(name) {
-  const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {} } });
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } });
   client.sampled = [];
+  client.elicited = [];
   client.logs = [];
+  client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.elicited.push(req.params);
+    return { action: 'accept', content: { username: 'e2e-user' } };
+  });
   client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
     client.sampled.push(req.params);
     return {
@@ -200,6 +207,15 @@ export async function exercise(client, opts = {}) {
       check(texts(res)[0] === `LLM response: ${samplingReply}`, 'tool result does not carry the sampling answer', res.content);
     });
   }
+  await step('elicitation from the child (tools/call test_elicitation)', async () => {
+    client.elicited.length = 0;
+    const res = await client.callTool({ name: 'test_elicitation', arguments: { message: 'who are you?' } }, undefined, timeout);
+    check(!res.isError, 'test_elicitation answered isError', res);
+    check(client.elicited.length === 1 && client.elicited[0].message === 'who are you?',
+      'want exactly one elicitation/create request carrying the message', client.elicited);
+    check(texts(res)[0] === 'Elicitation result: action=accept, content=map[username:e2e-user]',
+      'tool result does not carry the elicitation answer', res.content);
+  });
   await step('completion/complete', async () => {
     const res = await client.complete({
       ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' },

@@ -52,7 +52,7 @@ func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 			return
 		}
 		w.Header().Set("X-Accel-Buffering", "no")
-		kw := newKeepAliveWriter(w, h.cfg.KeepAlive)
+		kw := newWriter(w, h.cfg.KeepAlive)
 		defer kw.stop()
 		serve(kw, withIdentity(r, h.cfg.Identity(r)))
 	})
@@ -109,14 +109,17 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout)) // not every writer supports it; the server's own timeouts remain
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	_ = rc.SetReadDeadline(time.Time{})
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, h.cfg.MaxBodyBytes)
-	case err != nil:
+	if err != nil {
+		// The rest of the body will not be read: close the connection
+		// after the answer rather than wait for it (the deadline stays).
+		w.Header().Set("Connection", "close")
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, h.cfg.MaxBodyBytes)
+		}
 		return fmt.Errorf("%w: %v", errBody, err)
 	}
+	_ = rc.SetReadDeadline(time.Time{})
 	if err := jsonlimit.Check(data, h.cfg.MaxDepth); err != nil {
 		return err
 	}

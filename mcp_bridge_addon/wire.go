@@ -58,7 +58,7 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	st.bridge = b
-	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool}, log)
+	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool, b}, log)
 	api, err := st.mcpRoutes(cfg, b, log, reg, false)
 	if err != nil {
 		return nil, err
@@ -105,6 +105,7 @@ func poolConfig(cfg *Config, queueLength func() int, notify func(child, method s
 		IdleTimeout:           sp.IdleTimeout(),
 		HealthCheckInterval:   sp.HealthCheckInterval(),
 		MaxInflightPerSession: sp.MaxInflightPerSession,
+		StopTimeout:           childStopStep,
 		QueueLength:           queueLength,
 		// The children may ask for what MCP clients can give; the bridge
 		// passes each request to the client whose call made it.
@@ -145,6 +146,7 @@ func bridgeConfig(cfg *Config, p *pool.Pool, log zerolog.Logger, reg prometheus.
 			Registerer: reg,
 		},
 		Tools:             policies,
+		StopGrace:         stopGrace,
 		DefaultTimeout:    q.Timeout(),
 		MaxTimeout:        max(q.MaxTimeout(), q.Timeout()),
 		MaxAttempts:       q.MaxRetries + 1,

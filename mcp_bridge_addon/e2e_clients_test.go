@@ -139,47 +139,70 @@ func (c nodeClients) run(ctx context.Context, env []string, args ...string) (str
 	return string(out), err
 }
 
-// TestClients drives the bridge with each npm client script, one bridge with
-// a token for all of them. The token goes in the environment, never in an
-// argument, except for the Inspector, which takes headers only as arguments.
+// TestClients drives the bridge with each npm client script. Each client
+// gets a bridge of its own, so that what one client does to a bridge (a
+// parked call, failed authentications counted against the address) shows
+// in that client's results and not in the next one's. The token goes in the
+// environment, never in an argument, except for the Inspector, which takes
+// headers only as arguments.
 func TestClients(t *testing.T) {
 	c := clients(t)
-	b := startEverythingBridge(t, true)
-	scripts := []struct {
+	type script struct {
 		name string
-		args []string
-	}{
-		{"streamable", []string{"e2e/streamable.mjs", b.base + "/mcp"}},
-		{"sse", []string{"e2e/sse.mjs", b.base + "/sse"}},
-		{"mcp-remote http-only", []string{"e2e/mcp-remote.mjs", b.base + "/mcp"}},
-		{"mcp-remote sse-only", []string{"e2e/mcp-remote.mjs", b.base + "/sse"}},
-		{"mcp-remote protocol auto", []string{"e2e/mcp-remote.mjs", b.base + "/mcp", "-", "--transport", "http-only", "--protocol", "auto"}},
-		{"inspector http", []string{"e2e/inspector.mjs", b.base + "/mcp"}},
-		{"inspector sse", []string{"e2e/inspector.mjs", b.base + "/sse"}},
+		args func(base string) []string
 	}
-	for _, s := range scripts {
-		t.Run(strings.ReplaceAll(s.name, " ", "_"), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
-			start := time.Now()
-			out, err := c.run(ctx, []string{"MCP_TOKEN=" + b.token}, s.args...)
-			out = strings.ReplaceAll(out, b.token, "<token>")
-			if err != nil {
-				t.Fatalf("node %s: %v\n%s", strings.Join(s.args, " "), err, out)
+	groups := []struct {
+		client  string
+		scripts []script
+	}{
+		{"typescript-sdk", []script{
+			{"streamable", func(base string) []string { return []string{"e2e/streamable.mjs", base + "/mcp"} }},
+			{"sse", func(base string) []string { return []string{"e2e/sse.mjs", base + "/sse"} }},
+		}},
+		// One mcp-remote after another, as a desktop host restarting it does.
+		{"mcp-remote", []script{
+			{"http-only", func(base string) []string { return []string{"e2e/mcp-remote.mjs", base + "/mcp"} }},
+			{"sse-only", func(base string) []string { return []string{"e2e/mcp-remote.mjs", base + "/sse"} }},
+			{"protocol_auto", func(base string) []string {
+				return []string{"e2e/mcp-remote.mjs", base + "/mcp", "-", "--transport", "http-only", "--protocol", "auto"}
+			}},
+		}},
+		{"inspector", []script{
+			{"http", func(base string) []string { return []string{"e2e/inspector.mjs", base + "/mcp"} }},
+			{"sse", func(base string) []string { return []string{"e2e/inspector.mjs", base + "/sse"} }},
+		}},
+	}
+	for _, g := range groups {
+		t.Run(g.client, func(t *testing.T) {
+			b := startEverythingBridge(t, true)
+			for _, s := range g.scripts {
+				t.Run(s.name, func(t *testing.T) { runScript(t, c, b, s.args(b.base)) })
 			}
-			t.Logf("%s (%.1f s):\n%s", s.name, time.Since(start).Seconds(), out)
 		})
 	}
-	// On a bridge of its own: the bridge limits failed authentications per
-	// address, and these failures are not the clients'.
 	t.Run("token_required", func(t *testing.T) {
 		checkTokenRequired(t, startEverythingBridge(t, true))
 	})
 }
 
+// runScript runs one client script against b with a timeout and fails the
+// test with its output unless it succeeds.
+func runScript(t *testing.T, c nodeClients, b *bridgeProc, args []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := c.run(ctx, []string{"MCP_TOKEN=" + b.token}, args...)
+	out = strings.ReplaceAll(out, b.token, "<token>")
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("node %s (%.1f s):\n%s", strings.Join(args, " "), time.Since(start).Seconds(), out)
+}
+
 // checkTokenRequired checks that both MCP endpoints refuse a request
-// without the token or with a wrong one before any client runs: a client
-// that passed without sending the token would prove nothing.
+// without the token or with a wrong one: a client that passed without
+// sending the token would prove nothing.
 func checkTokenRequired(t *testing.T, b *bridgeProc) {
 	t.Helper()
 	init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},` +

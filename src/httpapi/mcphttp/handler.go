@@ -33,7 +33,6 @@ type Core interface {
 // Defaults of Config.
 const (
 	DefaultMaxBodyBytes   = 1 << 20
-	DefaultBodyTimeout    = 10 * time.Second
 	DefaultKeepAlive      = 15 * time.Second
 	DefaultSessionTimeout = time.Hour
 	DefaultStartTimeout   = 10 * time.Second
@@ -62,8 +61,6 @@ type Config struct {
 	// MaxDepth bounds the JSON nesting of a POST body. If zero,
 	// jsonlimit.DefaultMaxDepth.
 	MaxDepth int
-	// BodyTimeout bounds the reading of a POST body. If zero, 10s.
-	BodyTimeout time.Duration
 	// KeepAlive is the interval of SSE comment lines on otherwise quiet
 	// event streams, so that proxies (Home Assistant's ingress, nginx) keep
 	// them open and unbuffered. If zero, 15s.
@@ -112,12 +109,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Core == nil {
 		return nil, errors.New("mcphttp: Config.Core is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.BodyTimeout < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 {
 		return nil, errors.New("mcphttp: limits must not be negative")
 	}
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDepth, jsonlimit.DefaultMaxDepth)
-	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.KeepAlive, DefaultKeepAlive)
 	setDefault(&cfg.SessionTimeout, DefaultSessionTimeout)
 	setDefault(&cfg.StartTimeout, DefaultStartTimeout)

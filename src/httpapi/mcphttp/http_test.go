@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -143,26 +142,6 @@ func TestGuard(t *testing.T) {
 				t.Error("no CORS header for an allowed origin")
 			}
 		})
-	}
-}
-
-// TestSlowBody answers a client whose body never arrives once the body
-// timeout passes, instead of holding the connection.
-func TestSlowBody(t *testing.T) {
-	s := newStack(t, stackOptions{cfg: mcphttp.Config{BodyTimeout: 200 * time.Millisecond}})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{")
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer to a stalled body: %v", err)
-	}
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("stalled body: %s; want 400", resp.Status)
 	}
 }
 

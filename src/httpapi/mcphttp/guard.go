@@ -127,6 +127,8 @@ func writeError(w http.ResponseWriter, err error) {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, httpapi.CodeTooLarge, err.Error(), 0)
 	case errors.Is(err, jsonlimit.ErrTooDeep):
 		writeJSONError(w, http.StatusBadRequest, codeInvalidRequest, err.Error(), 0)
+	case errors.Is(err, errTooManySessions):
+		writeJSONError(w, http.StatusServiceUnavailable, httpapi.CodeQueueFull, err.Error(), 5*time.Second)
 	default:
 		e := httpapi.Classify(err)
 		if errors.Is(err, bridge.ErrUnavailable) {

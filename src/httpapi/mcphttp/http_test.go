@@ -270,3 +270,25 @@ func TestErrorsAreJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxSessions refuses a session past the limit with 503, and takes one
+// again once a session ends.
+func TestMaxSessions(t *testing.T) {
+	s := newStack(t, stackOptions{cfg: mcphttp.Config{MaxSessions: 2}})
+	a := initialize(t, s, "2025-11-25", nil)
+	initialize(t, s, "2025-11-25", nil)
+	resp := do(t, s, http.MethodPost, "", "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`, nil)
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !json.Valid(data) {
+		t.Errorf("a third session: %s %s; want 503 with Retry-After and a JSON error", resp.Status, data)
+	}
+	// A stateless 2026-07-28 request opens no session: it is served.
+	body := post(t, s, "", "2026-07-28", modernCall(2, "test_simple_text", ""), map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "test_simple_text"})
+	if !bytes.Contains(body, []byte("simple text")) {
+		t.Errorf("a stateless call at the session limit: %s", body)
+	}
+	resp = do(t, s, http.MethodDelete, a, "2025-11-25", "", nil)
+	resp.Body.Close()
+	initialize(t, s, "2025-11-25", nil) // fails the test unless there is room again
+}

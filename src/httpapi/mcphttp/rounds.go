@@ -1,6 +1,7 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -48,12 +49,13 @@ type rounds struct {
 
 // round is one call that may need client input.
 type round struct {
-	state string // requestState; the round is in the table once the child asks
-	owner string // the principal that started it
-	asks  chan *ask
-	done  chan struct{} // closed when the call ended; raw and err are then set
-	raw   json.RawMessage
-	err   error
+	state  string // requestState; the round is in the table once the child asks
+	owner  string // the principal that started it
+	asks   chan *ask
+	cancel context.CancelFunc // cancels the call
+	done   chan struct{}      // closed when the call ended; raw and err are then set
+	raw    json.RawMessage
+	err    error
 
 	mu      sync.Mutex // guards pending, next
 	pending map[string]*ask
@@ -101,10 +103,14 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state st
 // start runs the call detached from the HTTP request, which ends at the
 // first input_required answer; the call's own timeout bounds it.
 func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, run func(context.Context) (json.RawMessage, error)) {
-	cctx := mcpconn.WithHandlers(context.WithoutCancel(ctx), &mcpconn.Handlers{
+	q := newNotifyQueue(notifyQueueSize) // see route
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
 		Exclusive: true,
 		Notification: func(method string, params json.RawMessage) {
-			h.toClient(ctx, ss, method, params)
+			params = bytes.Clone(params)
+			q.push(func() { h.toClient(ctx, ss, method, params) })
 		},
 		Request: func(actx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 			return h.ask(actx, r, method, params)
@@ -114,6 +120,8 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	go func() {
 		defer h.wg.Done()
 		raw, err := run(cctx)
+		cancel()
+		q.finish()
 		r.raw, r.err = raw, err
 		close(r.done)
 		time.AfterFunc(roundKeep, func() { h.rounds.remove(r.state) })
@@ -163,6 +171,9 @@ func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) 
 	case a := <-r.asks:
 		r.add(a)
 	case <-ctx.Done():
+		// The client closed the request's stream while the call ran: in
+		// the 2026-07-28 era that cancels it.
+		r.cancel()
 		return nil, ctx.Err()
 	}
 	t := time.NewTimer(roundGrace)

@@ -160,14 +160,8 @@ func TestProgressAndLogs(t *testing.T) {
 			if _, err := cs.CallTool(ctx, params); err != nil {
 				t.Fatal(err)
 			}
-			for n := 0; n != 3; time.Sleep(10 * time.Millisecond) {
-				mu.Lock()
-				n = len(progress)
-				mu.Unlock()
-				if n > 3 || ctx.Err() != nil {
-					t.Fatalf("progress notifications %v; want 0, 50, 100", progress)
-				}
-			}
+			// The client may handle the last message after the result.
+			waitLen(ctx, t, &mu, func() int { return len(progress) }, 3, "progress notifications")
 			if progress[2] != 100 {
 				t.Errorf("progress notifications %v; want 0, 50, 100", progress)
 			}
@@ -178,17 +172,27 @@ func TestProgressAndLogs(t *testing.T) {
 				if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_tool_with_logging"}); err != nil {
 					t.Fatal(err)
 				}
-				// The client may handle the last message after the result.
-				for n := 0; n != 3; time.Sleep(10 * time.Millisecond) {
-					mu.Lock()
-					n = len(logs)
-					mu.Unlock()
-					if n > 3 || ctx.Err() != nil {
-						t.Fatalf("log messages %q; want 3", logs)
-					}
-				}
+				waitLen(ctx, t, &mu, func() int { return len(logs) }, 3, "log messages")
 			}
 		})
+	}
+}
+
+// waitLen waits until n(), read under mu, is want, and fails the test if
+// it goes past want or ctx ends first.
+func waitLen(ctx context.Context, t *testing.T, mu *sync.Mutex, n func() int, want int, what string) {
+	t.Helper()
+	for {
+		mu.Lock()
+		got := n()
+		mu.Unlock()
+		switch {
+		case got == want:
+			return
+		case got > want || ctx.Err() != nil:
+			t.Fatalf("%d %s; want %d", got, what, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -78,12 +78,11 @@ type askReply struct {
 // 2026-07-28 client: it starts run (state == "") or resumes the parked call
 // state names with the client's responses, and returns the child's result,
 // or an input_required result, as raw JSON carrying resultType.
-func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state string, responses mcp.InputResponseMap,
+//
+// owner is the request's principal: only the same principal may resume a
+// parked call.
+func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, owner, state string, responses mcp.InputResponseMap,
 	run func(context.Context) (json.RawMessage, error)) (json.RawMessage, error) {
-	owner := ""
-	if p := ss.InitializeParams(); p != nil && p.ClientInfo != nil {
-		owner = p.ClientInfo.Name
-	}
 	var r *round
 	if state == "" {
 		r = &round{state: statePrefix + rand.Text(), owner: owner, asks: make(chan *ask), done: make(chan struct{}), pending: map[string]*ask{}}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
@@ -46,8 +47,10 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	switch {
 	case errors.Is(err, ErrUnknownTool):
 		return Result{}, KindAuto, err
-	case err != nil && ctx.Err() == nil && cctx.Err() != nil:
+	case err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 		return Result{}, KindAuto, fmt.Errorf("%w while listing tools: %w", ErrTimeout, err)
+	case err != nil && ctx.Err() == nil && b.abortedError(plan{}, false) != nil:
+		return Result{}, KindAuto, &StopError{}
 	case err != nil:
 		return b.fallback(ctx, req, KindAuto, b.unavailable(ctx, err))
 	}
@@ -57,14 +60,49 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	}
 	if routed(ctx, p.params) {
 		p.dedupKey = "" // its progress and child requests are its caller's alone
+	} else if b.cfg.Cache != nil && p.kind == KindRead {
+		return b.cached(ctx, cctx, deadline, req, p)
 	}
 	if err := b.breaker.check(); err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}
 	res, err := b.enqueue(ctx, cctx, deadline, p)
+	if b.cfg.Cache != nil && p.kind == KindWrite && (err == nil || errors.Is(err, ErrOutcomeUnknown)) {
+		// The write reached a child: what it targets may have changed, even
+		// before Home Assistant's event says so.
+		b.cfg.Cache.Wrote(ctx, req.Tool, req.Arguments)
+	}
 	if err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}
+	return res, p.kind, nil
+}
+
+// cached answers a read from the cache, or runs it (once for every caller
+// of the same read) and lets the cache keep the answer.
+func (b *Bridge) cached(ctx, cctx context.Context, deadline time.Time, req Request, p plan) (Result, Kind, error) {
+	var res Result
+	q := cache.Query{Tool: req.Tool, Args: req.Arguments, Profile: b.cfg.CacheProfile, Control: req.CacheControl}
+	a, err := b.cfg.Cache.Do(cctx, q, func(fctx context.Context) (json.RawMessage, error) {
+		if err := b.breaker.check(); err != nil {
+			return nil, err
+		}
+		r, err := b.enqueue(ctx, fctx, deadline, p)
+		res = r
+		return r.Raw, err
+	})
+	if err != nil {
+		return b.fallback(ctx, req, p.kind, err)
+	}
+	switch {
+	case a.Cached:
+		res = Result{Meta: Meta{Cached: true, Priority: p.priority.String(), Kind: p.kind}}
+	case a.Shared:
+		res = Result{Meta: Meta{Deduplicated: true, Priority: p.priority.String(), Kind: p.kind}}
+	}
+	res.Raw = a.Raw
+	res.Meta.IsError = isToolError(a.Raw)
+	res.Meta.CacheExpires, res.Meta.Age = a.Expires, a.Age
 	return res, p.kind, nil
 }
 
@@ -77,6 +115,7 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		Priority:       p.priority,
 		Write:          p.kind == KindWrite,
 		Locks:          p.locks,
+		Group:          p.group,
 		DedupKey:       p.dedupKey,
 		IdempotencyKey: p.idemKey,
 		// The queue's ctx does not carry the caller's deadline (it is
@@ -101,9 +140,10 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		},
 	})
 	if err != nil {
-		// A caller joining an earlier call (same request id) cannot tell
-		// whether it started: assume it did.
-		return Result{}, b.finalError(ctx, qctx, p, err, started.Load() || p.idemKey != "")
+		// A caller that joined an earlier call (same request id) did not
+		// run it: it may have started unless the queue says it had not.
+		mayHaveRun := started.Load() || p.idemKey != "" && !errors.Is(err, queue.ErrNotStarted)
+		return Result{}, b.finalError(ctx, qctx, p, err, mayHaveRun)
 	}
 	meta := Meta{
 		QueueWait:    out.Wait,

@@ -20,6 +20,10 @@ var (
 	// caller left. Only an idempotent repeat that arrives afterwards sees it:
 	// the job started, so its effect is unknown and it is not run again.
 	ErrAbandoned = errors.New("queue: execution cancelled after every caller left")
+
+	// ErrNotStarted wraps the error of a caller that left (its ctx ended)
+	// before the job it waited for started: that job has not run yet.
+	ErrNotStarted = errors.New("queue: cancelled")
 )
 
 // Job is one unit of work submitted to Do.
@@ -50,6 +54,12 @@ type Job struct {
 	// running because every caller left replays an error wrapping
 	// ErrAbandoned.
 	IdempotencyKey string
+
+	// Group, if set, names the job's bulkhead: jobs of one group leave
+	// Config.GroupReserve of the slots (at least one) to other jobs, so
+	// that a group whose jobs hang (writes to a Home Assistant domain that
+	// does not answer) cannot take every slot from the others.
+	Group string
 
 	// Run executes the job. Its ctx carries the values of the first caller's
 	// context and is cancelled when every caller waiting for the job has

@@ -33,6 +33,7 @@ type Queue struct {
 	queued      []*call            // waiting calls, in arrival order
 	keys        map[string][]*call // per lock key, queued and running calls in arrival order
 	dedup       map[string]*call   // joinable calls by DedupKey
+	groups      map[string]int     // running calls per Job.Group
 	idem        idemStore
 	maxSeen     int
 	counters    Counters
@@ -57,6 +58,7 @@ func New(cfg Config) (*Queue, error) {
 		quit:        make(chan struct{}),
 		keys:        make(map[string][]*call),
 		dedup:       make(map[string]*call),
+		groups:      make(map[string]int),
 		idem:        newIdemStore(cfg.IdempotencyTTL, cfg.MaxIdempotencyKeys, cfg.MaxIdempotencyBytes),
 	}
 	m, err := newMetrics(cfg.Registerer, q)
@@ -125,7 +127,7 @@ func (q *Queue) Do(ctx context.Context, j Job) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Outcome{}, fmt.Errorf("queue: cancelled before queueing: %w", err)
+		return Outcome{}, fmt.Errorf("%w: before queueing: %w", ErrNotStarted, err)
 	}
 	q.mu.Lock()
 	w, out, err := q.admitLocked(ctx, j, keys)
@@ -207,7 +209,7 @@ func (q *Queue) await(ctx context.Context, w *waiter) (Outcome, error) {
 		return w.outcome(), c.err
 	case stateQueued:
 		q.leaveLocked(c)
-		return Outcome{}, fmt.Errorf("queue: cancelled while queued: %w", ctx.Err())
+		return Outcome{}, fmt.Errorf("%w: while queued: %w", ErrNotStarted, ctx.Err())
 	default:
 		q.leaveLocked(c)
 		return Outcome{}, fmt.Errorf("queue: cancelled while running: %w", ctx.Err())

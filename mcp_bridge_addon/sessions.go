@@ -28,8 +28,13 @@ const sessionPoll = 20 * time.Millisecond
 // httpapi reports as "mcp_sessions".
 type bridgeHealth struct {
 	connectedPinger
-	pool *pool.Pool
+	pool   *pool.Pool
+	bridge *bridge.Bridge
 }
+
+// CallsRefused reports an open circuit breaker, so that /health is
+// unhealthy while every call is refused.
+func (h bridgeHealth) CallsRefused() error { return h.bridge.CallsRefused() }
 
 // HealthySessions returns how many children can take a call. Like the Home
 // Assistant check it waits, within the health check's deadline, for a

@@ -68,7 +68,7 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MCP routes: %w", err)
 	}
-	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool}, log)
+	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool, b}, log)
 	hc.Routes = mcp.Routes
 	if st.http, err = httpapi.New(hc); err != nil {
 		return nil, fmt.Errorf("http server: %w", err)

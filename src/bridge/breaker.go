@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -34,10 +35,12 @@ func newBreaker(cfg BreakerConfig, log zerolog.Logger, onChange func(gobreaker.S
 		MaxRequests: uint32(cfg.HalfOpenRequests),
 		Timeout:     cfg.RecoveryTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
-		// Only failures of the children count; a caller going away says
-		// nothing about them.
+		// Only failures of the children count; a caller going away, or
+		// failures tied to one request (see breakerView), say nothing
+		// about them.
 		IsExcluded: func(err error) bool {
-			return errors.Is(err, context.Canceled) && !errors.Is(err, mcpconn.ErrSessionLost)
+			return errors.Is(err, context.Canceled) && !errors.Is(err, mcpconn.ErrSessionLost) ||
+				errors.Is(err, errNotChildren)
 		},
 		IsSuccessful: func(err error) bool { return !isInfraFailure(err) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
@@ -71,6 +74,23 @@ func isInfraFailure(err error) bool {
 	}
 	return errors.Is(err, mcpconn.ErrNotSent) || errors.Is(err, mcpconn.ErrSessionLost) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable)
+}
+
+// errNotChildren marks, for the breaker only, a failure that one request
+// caused: so that a client's bad requests cannot open the breaker for
+// everyone.
+var errNotChildren = errors.New("bridge: failure tied to the request")
+
+// breakerView is err as the breaker should count it: excluded when it is
+// tied to the request rather than to the children, that is a repeated
+// session loss under the same request (ErrKillsSessions), or a timeout the
+// caller chose shorter than the tool's.
+func breakerView(p plan, err error) error {
+	if errors.Is(err, ErrKillsSessions) ||
+		p.callerTimeout && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, mcpconn.ErrSessionLost) {
+		return fmt.Errorf("%w: %w", errNotChildren, err)
+	}
+	return err
 }
 
 // check fails fast while the breaker is open, before a call is queued.
@@ -111,3 +131,7 @@ func (b *breaker) state() string {
 	}
 	return b.cb.State().String()
 }
+
+// CallsRefused returns an error matching ErrCircuitOpen while the circuit
+// breaker refuses every call, and nil otherwise: health checks report it.
+func (b *Bridge) CallsRefused() error { return b.breaker.check() }

@@ -80,6 +80,7 @@ type Bridge struct {
 	queue   *queue.Queue
 	catalog *catalog
 	breaker *breaker
+	killers *killers
 	metrics *metrics
 	perf    *perfWindow
 	started time.Time
@@ -110,6 +111,7 @@ func New(cfg Config) (*Bridge, error) {
 			exec: cfg.Executor, ttl: cfg.ToolsTTL, refreshMin: cfg.ToolsRefreshMin,
 			timeout: cfg.ToolsTimeout, log: cfg.Logger,
 		},
+		killers: newKillers(),
 		metrics: m,
 		perf:    newPerfWindow(cfg.StatsWindow),
 		started: time.Now(),

@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
@@ -68,6 +70,7 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 // bounded by the call's deadline.
 func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) (Result, error) {
 	attempts := 0
+	var started atomic.Bool // Run was called: a write may have been sent
 	out, err := b.queue.Do(qctx, queue.Job{
 		Priority:       p.priority,
 		Write:          p.kind == KindWrite,
@@ -79,6 +82,7 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		// caller's.
 		Deadline: deadline,
 		Run: func(rctx context.Context) (json.RawMessage, error) {
+			started.Store(true)
 			if p.kind == KindWrite {
 				// A write that started runs to its end (or deadline) even if
 				// its caller leaves: cancelling it in the child would leave
@@ -92,7 +96,9 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		},
 	})
 	if err != nil {
-		return Result{}, b.finalError(ctx, qctx, p, err)
+		// A caller joining an earlier call (same request id) cannot tell
+		// whether it started: assume it did.
+		return Result{}, b.finalError(ctx, qctx, p, err, started.Load() || p.idemKey != "")
 	}
 	meta := Meta{
 		QueueWait:    out.Wait,
@@ -110,29 +116,28 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 }
 
 // finalError turns what the queue returned into the error Call reports.
-func (b *Bridge) finalError(ctx, qctx context.Context, p plan, err error) error {
+// started tells whether the job may have run.
+func (b *Bridge) finalError(ctx, qctx context.Context, p plan, err error, started bool) error {
+	var te *TimeoutError
 	switch {
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("bridge: %w", ctx.Err()) // the caller went away
 	case errors.Is(err, queue.ErrClosed):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.As(err, &te):
+		return err
+	case errors.Is(qctx.Err(), context.DeadlineExceeded) || errors.Is(err, ErrTimeout):
+		// The call's time ran out, whether the queue noticed first (the
+		// caller left, or every caller did) or the run did.
+		return &TimeoutError{After: p.timeout, Write: p.kind == KindWrite, Started: started, Err: err}
 	case errors.Is(err, queue.ErrAbandoned) && p.kind == KindWrite:
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err) // a replay of a write whose callers all left
 	case errors.Is(err, queue.ErrAbandoned):
 		return fmt.Errorf("%w: the first call with this request id was abandoned; use a new request id: %w", ErrUnavailable, err)
-	case errors.Is(err, ErrTimeout):
-		return err
 	case qctx.Err() != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
-		return timeoutError(p)
+		return &TimeoutError{After: p.timeout, Write: p.kind == KindWrite, Started: started, Err: err}
 	}
 	return err
-}
-
-func timeoutError(p plan) error {
-	if p.kind == KindWrite {
-		return fmt.Errorf("%w after %v; if the write had started, it may or may not have been applied", ErrTimeout, p.timeout)
-	}
-	return fmt.Errorf("%w after %v", ErrTimeout, p.timeout)
 }
 
 // execute runs the call on a child, retrying what is safe to retry. It is
@@ -140,19 +145,23 @@ func timeoutError(p plan) error {
 // caller has gone.
 func (b *Bridge) execute(ctx context.Context, p plan, attempts *int) (json.RawMessage, error) {
 	backoff := b.cfg.RetryBackoff
+	lost := 0 // attempts whose session died: a read gets one more, not more
 	for n := 1; ; n++ {
 		*attempts = n
 		raw, err := b.attempt(ctx, p)
 		if err == nil {
 			return raw, nil
 		}
+		if errors.Is(err, mcpconn.ErrSessionLost) {
+			lost++
+		}
 		if ctx.Err() != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, timeoutError(p)
+				return nil, &TimeoutError{After: p.timeout, Write: p.kind == KindWrite, Started: true, Err: err}
 			}
 			return nil, err
 		}
-		if !b.retryable(p, err) || n >= b.cfg.MaxAttempts {
+		if !b.retryable(p, err) || lost > 1 || n >= b.cfg.MaxAttempts {
 			return nil, b.attemptsFailed(p, n, err)
 		}
 		b.metrics.retry(p.kind)
@@ -184,7 +193,10 @@ func (b *Bridge) attempt(ctx context.Context, p plan) (json.RawMessage, error) {
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
 		err = fmt.Errorf("attempt timed out after %v: %w", b.cfg.AttemptTimeout, err)
 	}
-	done(err)
+	if errors.Is(err, mcpconn.ErrSessionLost) && ctx.Err() == nil && b.killers.add(p.digest) {
+		err = fmt.Errorf("%w: %w", ErrKillsSessions, err)
+	}
+	done(breakerView(p, err))
 	if err != nil && isInvalidParams(err) {
 		b.catalog.invalidate() // the child may no longer have the tool
 	}
@@ -203,7 +215,7 @@ const codeInvalidParams = -32602
 // retryable reports whether another attempt is safe and may help.
 func (b *Bridge) retryable(p plan, err error) bool {
 	switch {
-	case errors.Is(err, ErrCircuitOpen):
+	case errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrKillsSessions):
 		return false
 	case errors.Is(err, mcpconn.ErrNotSent):
 		return true // never reached a child: safe even for writes
@@ -219,14 +231,15 @@ func (b *Bridge) attemptsFailed(p plan, n int, err error) error {
 	switch {
 	case errors.As(err, &rpcErr), errors.Is(err, ErrCircuitOpen):
 		return err
+	case p.kind == KindRead && errors.Is(err, ErrKillsSessions):
+		return err
 	case errors.Is(err, mcpconn.ErrNotSent): // never reached a child: nothing happened
 		return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)
 	case p.kind == KindWrite && errors.Is(err, mcpconn.ErrSessionLost):
 		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-	case p.kind == KindWrite && errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: %d attempt(s): %w", ErrTimeout, n, err)
+	case errors.Is(err, context.DeadlineExceeded): // the attempt's own timeout
+		return &TimeoutError{After: cmp.Or(b.cfg.AttemptTimeout, p.timeout), Write: p.kind == KindWrite, Started: true,
+			Err: fmt.Errorf("%d attempt(s): %w", n, err)}
 	}
 	return fmt.Errorf("%w after %d attempt(s): %w", ErrUnavailable, n, err)
 }

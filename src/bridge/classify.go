@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -23,7 +24,11 @@ type plan struct {
 	locks    []string
 	dedupKey string
 	idemKey  string
-	params   json.RawMessage // tools/call params sent to the child
+	digest   string // the call's content (tool and canonical arguments)
+	// callerTimeout: the caller asked for less time than the tool's
+	// default, so running out of it says nothing about the children.
+	callerTimeout bool
+	params        json.RawMessage // tools/call params sent to the child
 }
 
 // makePlan classifies req against the tool's metadata and the policies.
@@ -43,6 +48,8 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 	p.priority = b.priority(req, pol, hasPol, p.kind)
 	p.timeout = b.timeout(req, pol)
 	sum := digest(req.Tool, canon)
+	p.digest = sum
+	p.callerTimeout = req.Timeout > 0 && req.Timeout < b.timeout(Request{}, pol)
 	if p.kind == KindWrite {
 		p.locks = Locks(req.Tool, args)
 	} else if !b.cfg.DisableDedup {
@@ -103,6 +110,11 @@ func (b *Bridge) timeout(req Request, pol ToolPolicy) time.Duration {
 	return min(t, b.cfg.MaxTimeout)
 }
 
+// MaxArgumentsDepth is how deeply a call's arguments may nest arrays and
+// objects: the edge's limit for a whole message, so that arguments within a
+// message the edge accepted always pass.
+const MaxArgumentsDepth = jsonlimit.DefaultMaxDepth
+
 // decodeArguments checks that raw is a JSON object (absent or null count as
 // {}) and returns it decoded plus its canonical form: keys sorted at every
 // level, numbers kept as written, no insignificant space.
@@ -113,6 +125,15 @@ func decodeArguments(raw json.RawMessage) (map[string]any, []byte, error) {
 	}
 	if trimmed[0] != '{' {
 		return nil, nil, fmt.Errorf("%w: arguments must be a JSON object", ErrInvalidRequest)
+	}
+	// What a child cannot parse (deep nesting ends its decoder, and the
+	// child with it) or may read differently (duplicate keys) never reaches
+	// one, whatever the transport.
+	if err := jsonlimit.Check(trimmed, MaxArgumentsDepth); err != nil {
+		return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
+	}
+	if err := jsonlimit.CheckKeys(trimmed); err != nil {
+		return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
 	}
 	if json.Valid(trimmed) { // the common case, decoded without a json.Decoder's buffers
 		if args, ok := parseObject(trimmed); ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +69,8 @@ func TestDecodeArgumentsCanonical(t *testing.T) {
 }
 
 func TestDecodeArgumentsRejects(t *testing.T) {
-	for _, bad := range []string{`[]`, `"x"`, `1`, `{"a":`, `{"a":1} {}`, `{"a":1}x`} {
+	deep := `{"search":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
+	for _, bad := range []string{`[]`, `"x"`, `1`, `{"a":`, `{"a":1} {}`, `{"a":1}x`, deep, `{"entity_id":"a","entity_id":"b"}`} {
 		if _, _, err := decodeArguments(json.RawMessage(bad)); !errors.Is(err, ErrInvalidRequest) {
 			t.Errorf("decodeArguments(%q) error = %v, want ErrInvalidRequest", bad, err)
 		}

@@ -26,6 +26,11 @@ var (
 	// the call was refused without touching the children. The error is a
 	// *CircuitOpenError carrying when to retry.
 	ErrCircuitOpen = errors.New("bridge: circuit breaker open")
+	// ErrKillsSessions: the MCP session running the call ended, and the same
+	// request (same tool and arguments) had ended a session before: the
+	// request itself is the likely cause, so it is not retried. Such a loss
+	// does not count against the circuit breaker either.
+	ErrKillsSessions = errors.New("bridge: the MCP session ended while running this request, and it has ended one before; it is not retried")
 	// ErrClosed: the bridge is shutting down.
 	ErrClosed = errors.New("bridge: shutting down")
 )
@@ -53,4 +58,45 @@ func RetryAfter(err error) (time.Duration, bool) {
 		return co.RetryAfter, true
 	}
 	return 0, false
+}
+
+// TimeoutError is the error of a call whose time ran out. It matches
+// ErrTimeout with errors.Is, and ErrOutcomeUnknown too for a write that had
+// started: Home Assistant may have applied it. Message is what a client
+// should read; Error adds the internal cause for logs.
+type TimeoutError struct {
+	After   time.Duration // the call's (or attempt's) timeout
+	Write   bool          // the call is a write
+	Started bool          // the write had started running when time ran out
+	Err     error         // the internal cause, for logs; may be nil
+}
+
+// Message says what happened, without internal detail.
+func (e *TimeoutError) Message() string {
+	msg := fmt.Sprintf("the call timed out after %v", e.After)
+	switch {
+	case e.Write && e.Started:
+		msg += "; the write was sent and may or may not have been applied: check the state before repeating it"
+	case e.Write:
+		msg += " while waiting to run; the write was not sent"
+	}
+	return msg
+}
+
+// OutcomeUnknown reports whether a write may have been applied.
+func (e *TimeoutError) OutcomeUnknown() bool { return e.Write && e.Started }
+
+func (e *TimeoutError) Error() string {
+	if e.Err == nil {
+		return "bridge: " + e.Message()
+	}
+	return "bridge: " + e.Message() + ": " + e.Err.Error()
+}
+
+// Unwrap returns the internal cause.
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Is matches ErrTimeout, and ErrOutcomeUnknown for a write that started.
+func (e *TimeoutError) Is(target error) bool {
+	return target == ErrTimeout || target == ErrOutcomeUnknown && e.OutcomeUnknown()
 }

@@ -82,8 +82,10 @@ func TestHungChildReplaced(t *testing.T) {
 
 func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	e := newEnv(t, envOptions{bridge: bridge.Config{Breaker: bridge.BreakerConfig{FailureThreshold: 2, RecoveryTimeout: 300 * time.Millisecond}}})
-	for range 2 { // crash is a write: its session dies, the outcome is unknown
-		if _, err := e.call(t.Context(), "crash", `{}`); !errors.Is(err, bridge.ErrOutcomeUnknown) {
+	for i := range 2 { // crash is a write: its session dies, the outcome is unknown
+		// Two different requests: a request that kills children again
+		// counts once (TestRequestKillingChildrenDoesNotOpenBreaker).
+		if _, err := e.call(t.Context(), "crash", fmt.Sprintf(`{"after_ms":%d}`, i)); !errors.Is(err, bridge.ErrOutcomeUnknown) {
 			t.Fatalf("crash: error = %v, want ErrOutcomeUnknown", err)
 		}
 	}
@@ -95,12 +97,18 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	if e.b.Stats().Breaker != "open" {
 		t.Errorf("breaker state = %q, want open", e.b.Stats().Breaker)
 	}
+	if err := e.b.CallsRefused(); !errors.Is(err, bridge.ErrCircuitOpen) {
+		t.Errorf("CallsRefused() = %v with the breaker open, want ErrCircuitOpen", err)
+	}
 	waitFor(t, "the breaker to let calls through again", func() bool {
 		_, err := e.call(t.Context(), "echo", `{"note":"probe"}`)
 		return err == nil
 	})
 	if got := e.b.Stats().Breaker; got != "closed" {
 		t.Errorf("breaker state after a successful probe = %q, want closed", got)
+	}
+	if err := e.b.CallsRefused(); err != nil {
+		t.Errorf("CallsRefused() = %v with the breaker closed, want nil", err)
 	}
 	if got := callNotes(e.readEvents(), "echo"); len(got) == 0 || got[0] != "probe" {
 		t.Errorf("echo calls = %v: a refused call reached a child", got)

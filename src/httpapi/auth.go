@@ -22,7 +22,11 @@ const (
 // one, requireToken decides: true (add-on mode, where the port faces the LAN)
 // refuses every request with a message saying api_token must be set; false
 // (standalone, where the caller binds loopback only) lets requests through.
-func authenticate(token string, requireToken bool, healthPath string) gin.HandlerFunc {
+//
+// Failed authentications are limited per client address (see authFailures):
+// past the limit every request from the address gets 429 until the window
+// ends.
+func authenticate(token string, requireToken bool, healthPath string, failures *authFailures) gin.HandlerFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(c *gin.Context) {
 		if c.Request.URL.Path == healthPath {
@@ -34,8 +38,9 @@ func authenticate(token string, requireToken bool, healthPath string) gin.Handle
 			c.Next()
 		case token == "":
 			unauthorized(c, msgTokenMissing)
+		case failures.blocked(c):
 		case !validBearer(c.GetHeader("Authorization"), want):
-			unauthorized(c, msgBadToken)
+			failures.failed(c, msgBadToken)
 		default:
 			c.Next()
 		}

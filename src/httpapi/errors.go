@@ -38,6 +38,7 @@ type errorDetail struct {
 // writeError aborts the request with status and a JSON-RPC-style error body.
 // message is shown to the client, so it must not carry internal detail.
 func writeError(c *gin.Context, status, code int, message string) {
+	closeIfBodyUnread(c)
 	c.AbortWithStatusJSON(status, errorBody{
 		JSONRPC: "2.0",
 		Error:   errorDetail{Code: code, Message: message},

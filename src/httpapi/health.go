@@ -30,6 +30,17 @@ type SessionChecker interface {
 	HealthySessions(ctx context.Context) (int, error)
 }
 
+// RefusalChecker is optionally implemented by a HealthChecker whose bridge
+// can refuse every call on its own, with Home Assistant and the sessions up:
+// an open circuit breaker. The health endpoint then reports
+// "circuit_breaker", and is unhealthy while calls are refused, since a
+// probe that says healthy while every call gets 503 misleads its reader.
+type RefusalChecker interface {
+	// CallsRefused returns why calls are refused right now, or nil. It must
+	// not block.
+	CallsRefused() error
+}
+
 // Health is the body of the health endpoint.
 type Health struct {
 	Status       string                      `json:"status"` // "healthy" or "unhealthy"
@@ -91,6 +102,12 @@ func (p *healthProbe) check(ctx context.Context) Health {
 // the MCP sessions, at the same time.
 func (p *healthProbe) checkDependencies() map[string]DependencyHealth {
 	deps := map[string]DependencyHealth{}
+	if rc, ok := p.checker.(RefusalChecker); ok {
+		deps["circuit_breaker"] = DependencyHealth{Status: "ok"}
+		if err := rc.CallsRefused(); err != nil {
+			deps["circuit_breaker"] = DependencyHealth{Status: "unavailable", Error: err.Error()}
+		}
+	}
 	sc, ok := p.checker.(SessionChecker)
 	if !ok {
 		deps["home_assistant"] = p.pingHomeAssistant()

@@ -178,3 +178,32 @@ func TestHealthCoalesced(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// refusingChecker is a healthy Home Assistant behind a bridge whose
+// breaker refuses calls while refused is set.
+type refusingChecker struct {
+	fakeChecker
+	refused error
+}
+
+func (r *refusingChecker) CallsRefused() error { return r.refused }
+
+// Issue #9: /health said healthy while the breaker was open and every call
+// got 503.
+func TestHealthUnhealthyWhileCallsRefused(t *testing.T) {
+	checker := &refusingChecker{refused: errors.New("bridge: circuit breaker open; retry in 30s")}
+	s := newTestServer(t, Config{Health: checker})
+	r := do(s.Handler(), "GET", "/health", "", nil)
+	var got Health
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if r.status != http.StatusServiceUnavailable || got.Dependencies["circuit_breaker"].Status != "unavailable" ||
+		!strings.Contains(got.Dependencies["circuit_breaker"].Error, "circuit breaker open") {
+		t.Errorf("with the breaker open: %d %s; want 503 naming the breaker", r.status, r.body)
+	}
+	checker.refused = nil
+	if r := do(s.Handler(), "GET", "/health", "", nil); r.status != http.StatusOK || !strings.Contains(r.body, `"circuit_breaker":{"status":"ok"`) {
+		t.Errorf("with the breaker closed: %d %s; want 200", r.status, r.body)
+	}
+}

@@ -67,6 +67,7 @@ func (e *rateLimitError) Error() string { return "rate limit exceeded" }
 func classify(err error) apiError {
 	var rl *rateLimitError
 	var rpcErr *mcpconn.RPCError
+	var timeout *bridge.TimeoutError
 	switch {
 	case errors.As(err, &rl):
 		return apiError{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry later", nil, rl.retryAfter}
@@ -74,6 +75,10 @@ func classify(err error) apiError {
 		return apiError{http.StatusBadRequest, CodeParseError, err.Error(), nil, 0}
 	case errors.Is(err, errBadInput), errors.Is(err, bridge.ErrInvalidRequest):
 		return apiError{http.StatusBadRequest, CodeInvalidParams, unwrapMessage(err), nil, 0}
+	case errors.Is(err, errBodyTimeout):
+		return apiError{http.StatusRequestTimeout, CodeBodyTimeout, errBodyTimeout.Error(), nil, 0}
+	case errors.Is(err, errBodyRead):
+		return apiError{http.StatusBadRequest, CodeParseError, errBodyRead.Error(), nil, 0}
 	case errors.Is(err, errTooLarge):
 		return apiError{http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error(), nil, 0}
 	case errors.Is(err, errUnknownSession):
@@ -87,14 +92,18 @@ func classify(err error) apiError {
 		return apiError{http.StatusServiceUnavailable, CodeCircuitOpen, "MCP sessions are failing; calls are suspended (circuit breaker open)", nil, after}
 	case errors.Is(err, bridge.ErrClosed), errors.Is(err, queue.ErrClosed):
 		return apiError{http.StatusServiceUnavailable, CodeShuttingDown, "the bridge is shutting down", nil, 5 * time.Second}
+	case errors.As(err, &timeout):
+		return apiError{http.StatusGatewayTimeout, CodeTimeout, timeout.Message(), timeoutData(timeout), 0}
 	case errors.Is(err, bridge.ErrTimeout):
-		return apiError{http.StatusGatewayTimeout, CodeTimeout, unwrapMessage(err), nil, 0}
+		return apiError{http.StatusGatewayTimeout, CodeTimeout, "the call timed out", nil, 0}
 	case errors.Is(err, bridge.ErrOutcomeUnknown):
 		return apiError{http.StatusBadGateway, CodeOutcomeUnknown, bridge.ErrOutcomeUnknown.Error()[len("bridge: "):], nil, 0}
 	case errors.As(err, &rpcErr):
 		return childError(rpcErr)
 	case errors.Is(err, errTooManySessions):
 		return apiError{http.StatusServiceUnavailable, CodeQueueFull, errTooManySessions.Error(), nil, time.Second}
+	case errors.Is(err, bridge.ErrKillsSessions):
+		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(bridge.ErrKillsSessions), nil, 0}
 	case errors.Is(err, bridge.ErrBadResult):
 		return apiError{http.StatusBadGateway, CodeUnavailable, unwrapMessage(bridge.ErrBadResult), nil, 0}
 	case errors.Is(err, bridge.ErrUnavailable):
@@ -103,6 +112,18 @@ func classify(err error) apiError {
 		return apiError{statusClientClosed, CodeShuttingDown, "request cancelled", nil, 0}
 	}
 	return apiError{http.StatusInternalServerError, CodeInternal, "internal error", nil, 0}
+}
+
+// timeoutData tells a client of a write whether it may have been applied:
+// {"outcome":"unknown"} or {"outcome":"not_applied"}.
+func timeoutData(e *bridge.TimeoutError) any {
+	switch {
+	case e.OutcomeUnknown():
+		return map[string]string{"outcome": "unknown"}
+	case e.Write:
+		return map[string]string{"outcome": "not_applied"}
+	}
+	return nil
 }
 
 // childError passes on a JSON-RPC error answered by the child: its code,
@@ -160,6 +181,7 @@ func (m *MCP) writeMCPError(c *gin.Context, id json.RawMessage, err error) {
 	if id == nil {
 		id = json.RawMessage("null")
 	}
+	closeIfBodyUnread(c)
 	c.AbortWithStatusJSON(e.Status, rpcErrorBody{
 		JSONRPC: "2.0",
 		ID:      id,

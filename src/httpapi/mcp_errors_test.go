@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +32,8 @@ func TestClassify(t *testing.T) {
 		{"bad field", fmt.Errorf("%w: unknown field \"x\"", errBadInput), 400, CodeInvalidParams, false},
 		{"bad arguments", wrap(bridge.ErrInvalidRequest), 400, CodeInvalidParams, false},
 		{"too large", errTooLarge, 413, CodeTooLarge, false},
+		{"body unreadable", fmt.Errorf("%w: %w", errBodyRead, io.ErrUnexpectedEOF), 400, CodeParseError, false},
+		{"body late", fmt.Errorf("%w: %w", errBodyTimeout, os.ErrDeadlineExceeded), 408, CodeBodyTimeout, false},
 		{"unknown session", errUnknownSession, 404, CodeUnknownSession, false},
 		{"unknown tool", fmt.Errorf("%w: %q", bridge.ErrUnknownTool, "nope"), 404, CodeInvalidParams, false},
 		{"rate limited", &rateLimitError{retryAfter: 3 * time.Second}, 429, CodeRateLimited, true},
@@ -38,9 +43,11 @@ func TestClassify(t *testing.T) {
 		{"bridge closed", wrap(bridge.ErrClosed), 503, CodeShuttingDown, true},
 		{"queue closed", wrap(queue.ErrClosed), 503, CodeShuttingDown, true},
 		{"timeout", fmt.Errorf("%w after 30s", bridge.ErrTimeout), 504, CodeTimeout, false},
+		{"timed-out write", wrap(&bridge.TimeoutError{After: time.Second, Write: true, Started: true, Err: queue.ErrAbandoned}), 504, CodeTimeout, false},
 		{"outcome unknown", fmt.Errorf("%w: %w", bridge.ErrOutcomeUnknown, mcpconn.ErrSessionLost), 502, CodeOutcomeUnknown, false},
 		{"unavailable", fmt.Errorf("%w after 3 attempt(s): %w", bridge.ErrUnavailable, mcpconn.ErrNotSent), 502, CodeUnavailable, false},
 		{"bad child result", bridge.ErrBadResult, 502, CodeUnavailable, false},
+		{"request kills sessions", fmt.Errorf("%w: %w", bridge.ErrKillsSessions, mcpconn.ErrSessionLost), 502, CodeUnavailable, false},
 		{"child invalid params", wrap(&mcpconn.RPCError{Code: -32602, Message: "missing entity_id"}), 400, -32602, false},
 		{"child internal error", wrap(&mcpconn.RPCError{Code: -32603, Message: "boom"}), 502, -32603, false},
 		{"client gone", wrap(context.Canceled), statusClientClosed, CodeShuttingDown, false},
@@ -71,6 +78,10 @@ func TestClassifyHidesDetail(t *testing.T) {
 		fmt.Errorf("%w: write |1: broken pipe /tmp/secret", mcpconn.ErrSessionLost))
 	if got := classify(err).Message; got != "no MCP session could serve the call" {
 		t.Errorf("message = %q, want the generic one", got)
+	}
+	killed := fmt.Errorf("%w: %w", bridge.ErrKillsSessions, fmt.Errorf("%w: child exited: exit status 2", mcpconn.ErrSessionLost))
+	if got := classify(killed).Message; strings.Contains(got, "exit status") || !strings.Contains(got, "not retried") {
+		t.Errorf("message = %q, want ErrKillsSessions' own", got)
 	}
 	if got := classify(errors.New("secret detail")).Message; got != "internal error" {
 		t.Errorf("message = %q, want %q", got, "internal error")

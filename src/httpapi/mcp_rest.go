@@ -153,15 +153,19 @@ func (m *MCP) Routes(api *gin.RouterGroup) {
 }
 
 // readBody reads the request body within MaxBodyBytes.
+// A body announced larger is refused before any of it is read. Read errors
+// are the client's (400, or 408 when the body is late; see limitBodyRead).
 func (m *MCP) readBody(c *gin.Context) ([]byte, error) {
+	if c.Request.ContentLength > m.cfg.MaxBodyBytes {
+		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, m.cfg.MaxBodyBytes)
+	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.MaxBodyBytes)
 	data, err := io.ReadAll(body)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
+	if err != nil {
+		if cause := bodyReadError(err); cause != errTooLarge {
+			return nil, fmt.Errorf("%w: %w", cause, err)
+		}
 		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, m.cfg.MaxBodyBytes)
-	case err != nil:
-		return nil, fmt.Errorf("reading the body: %w", err)
 	}
 	return data, nil
 }

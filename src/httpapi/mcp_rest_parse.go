@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -18,7 +22,8 @@ import (
 const (
 	maxRequestIDLen  = 256
 	maxSessionIDLen  = 128
-	maxTimeoutHeader = 24 * time.Hour // larger X-Timeout values are refused; the bridge caps lower ones
+	minTimeoutHeader = time.Millisecond // smaller X-Timeout values are refused
+	maxTimeoutHeader = 24 * time.Hour   // larger X-Timeout values are refused; the bridge caps lower ones
 )
 
 // callBody is a decoded POST /mcp/tools/call body.
@@ -29,24 +34,29 @@ type callBody struct {
 	ID        json.RawMessage // request_id as sent, echoed as the JSON-RPC id; nil when absent
 }
 
+// callFields are the keys a tools/call body may have, spelt exactly.
+var callFields = []string{"name", "arguments", "request_id", "_meta"}
+
 // parseCallBody decodes a tools/call body strictly: unknown fields are
 // refused by name, because a misspelt "arguments" would otherwise run a
-// write with no target. "_meta" is accepted and ignored.
+// write with no target; so are keys in another case ("Name") and duplicate
+// keys, which decoders resolve differently. "_meta" is accepted and ignored.
 func parseCallBody(data []byte) (callBody, error) {
-	var raw struct {
-		Name      *string         `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-		RequestID json.RawMessage `json:"request_id"`
-		Meta      json.RawMessage `json:"_meta"`
-	}
-	if err := decodeStrict(data, &raw); err != nil {
+	fields, err := decodeObject(data, callFields, true)
+	if err != nil {
 		return callBody{}, err
 	}
-	if raw.Name == nil || *raw.Name == "" {
+	var name string
+	if raw, ok := fields["name"]; ok {
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return callBody{}, fmt.Errorf("%w: field \"name\" must be a string", errBadInput)
+		}
+	}
+	if name == "" {
 		return callBody{}, fmt.Errorf("%w: field \"name\" is required", errBadInput)
 	}
-	b := callBody{Name: *raw.Name}
-	args := bytes.TrimSpace(raw.Arguments)
+	b := callBody{Name: name}
+	args := bytes.TrimSpace(fields["arguments"])
 	switch {
 	case len(args) == 0, string(args) == "null":
 	case args[0] == '{':
@@ -54,17 +64,73 @@ func parseCallBody(data []byte) (callBody, error) {
 	default:
 		return callBody{}, fmt.Errorf("%w: field \"arguments\" must be a JSON object", errBadInput)
 	}
-	id, err := parseRequestID(raw.RequestID)
+	id, err := parseRequestID(fields["request_id"])
 	if err != nil {
 		return callBody{}, err
 	}
 	if id != "" {
-		b.RequestID, b.ID = id, bytes.TrimSpace(raw.RequestID)
+		b.RequestID, b.ID = id, bytes.TrimSpace(fields["request_id"])
 	}
 	return b, nil
 }
 
+// decodeObject checks that data is one JSON object a child can parse and
+// that means the same to every decoder, and returns its members. It refuses
+// invalid UTF-8, nesting deeper than jsonlimit.DefaultMaxDepth, duplicate
+// keys, and keys that match one of known only when case is ignored (which
+// encoding/json would accept). With strict, any key not in known is refused.
+func decodeObject(data []byte, known []string, strict bool) (map[string]json.RawMessage, error) {
+	if err := checkJSONText(data); err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := decodeStrict(data, &fields); err != nil {
+		return nil, err
+	}
+	if fields == nil {
+		return nil, fmt.Errorf("%w: the body must be a JSON object", errBadInput)
+	}
+	if err := checkFieldNames(fields, known, strict); err != nil {
+		return nil, err
+	}
+	return fields, nil
+}
+
+// checkJSONText refuses what the JSON decoders on the way would disagree
+// on or fail at: invalid UTF-8 (replaced by some, echoed raw by others),
+// deep nesting (which ends a child's decoder), duplicate keys.
+func checkJSONText(data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: it is not valid UTF-8", errBadJSON)
+	}
+	if err := jsonlimit.Check(data, jsonlimit.DefaultMaxDepth); err != nil {
+		return fmt.Errorf("%w: %w", errBadInput, err)
+	}
+	if err := jsonlimit.CheckKeys(data); err != nil {
+		return fmt.Errorf("%w: %w", errBadInput, err)
+	}
+	return nil
+}
+
+// checkFieldNames refuses keys of fields that differ from a known key in
+// case only, and, with strict, any other key not in known.
+func checkFieldNames(fields map[string]json.RawMessage, known []string, strict bool) error {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if slices.Contains(known, k) {
+			continue
+		}
+		if i := slices.IndexFunc(known, func(want string) bool { return strings.EqualFold(want, k) }); i >= 0 {
+			return fmt.Errorf("%w: unknown field %q (keys are case-sensitive: did you mean %q?)", errBadInput, k, known[i])
+		}
+		if strict {
+			return fmt.Errorf("%w: unknown field %q", errBadInput, k)
+		}
+	}
+	return nil
+}
+
 // parseRequestID accepts a string or an integer, like a JSON-RPC id.
+// A string must be valid UTF-8: it is echoed as the answer's id as sent.
 func parseRequestID(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -72,6 +138,9 @@ func parseRequestID(raw json.RawMessage) (string, error) {
 	}
 	var s string
 	if raw[0] == '"' {
+		if !utf8.Valid(raw) {
+			return "", fmt.Errorf("%w: field \"request_id\" is not valid UTF-8", errBadInput)
+		}
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("%w: field \"request_id\": %w", errBadInput, err)
 		}
@@ -141,14 +210,36 @@ type initBody struct {
 	SessionID       *string         `json:"session_id"`
 }
 
+// initFields are initialize's keys, spelt exactly: the plain body's, and a
+// JSON-RPC request's around its params.
+var (
+	initFields    = []string{"protocolVersion", "capabilities", "clientInfo", "session_id", "_meta"}
+	initRPCFields = append([]string{"jsonrpc", "id", "method", "params"}, initFields...)
+)
+
 // parseInitBody decodes the seed's plain body, or a JSON-RPC initialize
-// request whose params hold it. An empty body is an empty request.
+// request whose params hold it. An empty body is an empty request. Unknown
+// keys are ignored (capabilities and clientInfo grow with MCP versions), but
+// known keys in another case and duplicate keys are refused.
 func parseInitBody(data []byte) (initBody, error) {
 	var b struct {
 		initBody
 		Params *initBody `json:"params"`
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
+		fields, err := decodeObject(data, initRPCFields, false)
+		if err != nil {
+			return initBody{}, err
+		}
+		if params := bytes.TrimSpace(fields["params"]); len(params) > 0 && params[0] == '{' {
+			var inner map[string]json.RawMessage
+			if err := json.Unmarshal(params, &inner); err != nil {
+				return initBody{}, decodeError(err)
+			}
+			if err := checkFieldNames(inner, initFields, false); err != nil {
+				return initBody{}, err
+			}
+		}
 		if err := json.Unmarshal(data, &b); err != nil {
 			return initBody{}, decodeError(err)
 		}
@@ -196,8 +287,11 @@ func parseTimeoutHeader(h string) (time.Duration, error) {
 		return 0, nil
 	}
 	secs, err := strconv.ParseFloat(h, 64)
-	if err != nil || math.IsNaN(secs) || secs <= 0 || secs > maxTimeoutHeader.Seconds() {
-		return 0, fmt.Errorf("%w: X-Timeout must be a number of seconds above 0 and at most %v", errBadInput, maxTimeoutHeader.Seconds())
+	// A value that rounds to less than a millisecond (1e-300) would become
+	// a zero Duration, which means "the default": refuse it instead.
+	if err != nil || math.IsNaN(secs) || secs < minTimeoutHeader.Seconds() || secs > maxTimeoutHeader.Seconds() {
+		return 0, fmt.Errorf("%w: X-Timeout must be a number of seconds from %v to %v",
+			errBadInput, minTimeoutHeader.Seconds(), maxTimeoutHeader.Seconds())
 	}
 	return time.Duration(secs * float64(time.Second)), nil
 }

@@ -35,6 +35,15 @@ func TestParseCallBody(t *testing.T) {
 		{body: `{"name":"echo"`, wantErr: errBadJSON},
 		{body: `{"name":"echo"} {}`, wantErr: errBadJSON, errHas: "after the JSON object"},
 		{body: `{name:"echo"}`, wantErr: errBadJSON},
+		{body: `null`, wantErr: errBadInput, errHas: "must be a JSON object"},
+		// Issue #9: keys that mean different things to different decoders.
+		{body: `{"name":"call_service","name":"get_entities"}`, wantErr: errBadInput, errHas: `duplicate key: "name"`},
+		{body: `{"name":"echo","arguments":{"entity_id":"a","entity_id":"b"}}`, wantErr: errBadInput, errHas: `duplicate key: "entity_id"`},
+		{body: `{"Name":"echo"}`, wantErr: errBadInput, errHas: `unknown field "Name" (keys are case-sensitive: did you mean "name"?)`},
+		{body: `{"name":"echo","ARGUMENTS":{}}`, wantErr: errBadInput, errHas: `did you mean "arguments"`},
+		{body: "{\"name\":\"echo\",\"request_id\":\"a\xffb\"}", wantErr: errBadJSON, errHas: "not valid UTF-8"},
+		{body: `{"name":"get_entities","arguments":{"search":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}}`,
+			wantErr: errBadInput, errHas: "nested too deeply"},
 	}
 	for _, tt := range tests {
 		got, err := parseCallBody([]byte(tt.body))
@@ -51,6 +60,12 @@ func TestParseCallBody(t *testing.T) {
 		if got.Name != tt.name || string(got.Arguments) != tt.args || got.RequestID != tt.reqID || string(got.ID) != tt.id {
 			t.Errorf("parseCallBody(%s) = %+v", tt.body, got)
 		}
+	}
+}
+
+func TestParseRequestIDRefusesInvalidUTF8(t *testing.T) {
+	if id, err := parseRequestID([]byte("\"a\xffb\"")); !errors.Is(err, errBadInput) {
+		t.Errorf("parseRequestID(invalid UTF-8) = %q, %v; want errBadInput", id, err)
 	}
 }
 
@@ -91,6 +106,7 @@ func TestParseHeaders(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{{"", 0, true}, {"30", 30 * time.Second, true}, {"0.5", 500 * time.Millisecond, true},
+		{"0.001", time.Millisecond, true}, {"1e-300", 0, false}, {"0.0009", 0, false},
 		{"0", 0, false}, {"-1", 0, false}, {"NaN", 0, false}, {"Inf", 0, false}, {"1e9", 0, false}, {"ten", 0, false}} {
 		got, err := parseTimeoutHeader(tt.h)
 		if (err == nil) != tt.ok || got != tt.want {
@@ -115,7 +131,7 @@ func FuzzParseHeaders(f *testing.F) {
 		if p, err := parsePriorityHeader(h); err == nil && p != nil && (*p < queue.Critical || *p > queue.Bulk) {
 			t.Fatalf("priority %v out of range from %q", *p, h)
 		}
-		if d, err := parseTimeoutHeader(h); err == nil && (d < 0 || d > maxTimeoutHeader) {
+		if d, err := parseTimeoutHeader(h); err == nil && h != "" && (d < minTimeoutHeader || d > maxTimeoutHeader) {
 			t.Fatalf("timeout %v out of bounds from %q", d, h)
 		}
 		if d := parseCacheControl(h); d < -1 {
@@ -134,10 +150,14 @@ func TestParseInitBody(t *testing.T) {
 	if err != nil || b.ProtocolVersion != "2025-06-18" {
 		t.Errorf("JSON-RPC body: %+v, %v", b, err)
 	}
+	if b, err := parseInitBody([]byte(`{"params":{"protocolVersion":"2025-06-18","Extra":1}}`)); err != nil || b.ProtocolVersion != "2025-06-18" {
+		t.Errorf("unknown keys are ignored: %+v, %v", b, err)
+	}
 	if b, err := parseInitBody(nil); err != nil || b.SessionID != nil {
 		t.Errorf("empty body: %+v, %v", b, err)
 	}
-	for _, bad := range []string{`{"session_id":"has space"}`, `{"session_id":""}`, `{"session_id":"` + strings.Repeat("a", 129) + `"}`, `[`, `"x"`} {
+	for _, bad := range []string{`{"Session_ID":"abc"}`, `{"params":{"protocolversion":"2025-06-18"}}`,
+		`{"session_id":"a","session_id":"b"}`, `{"session_id":"has space"}`, `{"session_id":""}`, `{"session_id":"` + strings.Repeat("a", 129) + `"}`, `[`, `"x"`} {
 		if _, err := parseInitBody([]byte(bad)); err == nil {
 			t.Errorf("parseInitBody(%s) accepted", bad)
 		}

@@ -101,6 +101,7 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          stdlog.New(s.log, "", 0),
 	}

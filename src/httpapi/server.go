@@ -41,6 +41,13 @@ type Config struct {
 	// leaving it open. Set it when the port is reachable from the network.
 	RequireToken bool
 
+	// MaxAuthFailures is how many failed authentications a client address
+	// (IPv4 address or IPv6 /64) may make per AuthFailureWindow; past it
+	// the address gets 429 with Retry-After on every route but health
+	// until the window ends. If zero, 10 per minute.
+	MaxAuthFailures   int
+	AuthFailureWindow time.Duration
+
 	// Health reports whether Home Assistant answers. Required.
 	Health HealthChecker
 
@@ -57,6 +64,17 @@ type Config struct {
 	// Routes, if set, registers extra routes on the main API. The group sits
 	// behind the authentication middleware.
 	Routes func(api *gin.RouterGroup)
+
+	// BodyReadTimeout bounds the time a request body may take to arrive
+	// after its headers; a request past it is answered 408 and its
+	// connection closed. It is a read deadline only: answers (event
+	// streams) may last longer. If zero, defaults to 30s.
+	BodyReadTimeout time.Duration
+
+	// MaxHeaderBytes bounds a request's line and headers; beyond it the
+	// request is answered 431 with a JSON error. If zero, defaults to
+	// 32 KiB. (net/http answers 431 in plain text past 1 MiB.)
+	MaxHeaderBytes int
 
 	// ShutdownTimeout bounds the graceful shutdown in Run. If zero, defaults
 	// to 10s; connections still open then are closed.
@@ -82,7 +100,8 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.APIToken, " \t\r\n") {
 		errs = append(errs, errors.New("httpapi: APIToken must not contain whitespace"))
 	}
-	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 {
+	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 || c.BodyReadTimeout < 0 || c.MaxHeaderBytes < 0 ||
+		c.MaxAuthFailures < 0 || c.AuthFailureWindow < 0 {
 		errs = append(errs, errors.New("httpapi: timeouts must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -100,6 +119,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxAuthFailures == 0 {
+		c.MaxAuthFailures = DefaultMaxAuthFailures
+	}
+	if c.AuthFailureWindow == 0 {
+		c.AuthFailureWindow = DefaultAuthFailureWindow
 	}
 }
 
@@ -147,7 +178,8 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e := gin.New()
 	e.ContextWithFallback = true
 	_ = e.SetTrustedProxies(nil) // the TCP peer is the client; never trust X-Forwarded-For
-	e.Use(logRequests(s.log, listener), recovery(s.log))
+	e.Use(logRequests(s.log, listener), recovery(s.log),
+		limitHeaders(s.cfg.MaxHeaderBytes), limitBodyRead(s.cfg.BodyReadTimeout))
 	e.NoRoute(notFound)
 	e.HandleMethodNotAllowed = true
 	e.NoMethod(methodNotAllowed)
@@ -156,8 +188,10 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 
 func (s *Server) newAPIEngine() *gin.Engine {
 	e := s.newEngine("api")
-	e.Use(authenticate(s.cfg.APIToken, s.cfg.RequireToken, s.cfg.HealthPath))
+	failures := newAuthFailures(s.cfg.MaxAuthFailures, s.cfg.AuthFailureWindow, s.log)
+	e.Use(authenticate(s.cfg.APIToken, s.cfg.RequireToken, s.cfg.HealthPath, failures))
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
+	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	s.registerRoutes(e.Group("/"))
 	return e
 }
@@ -167,6 +201,7 @@ func (s *Server) newIngressEngine() *gin.Engine {
 	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback))
 	e.GET("/", s.handleStatusPage)
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
+	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	return e
 }
 

@@ -1,0 +1,93 @@
+package jsonlimit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestCheckKeys(t *testing.T) {
+	for _, tc := range []struct {
+		in  string
+		dup bool
+	}{
+		{`{"name":"call_service","name":"get_entities"}`, true},
+		{`{"name":"a","na\u006de":"b"}`, true},
+		{`{"a":{"x":1,"y":{"x":2}},"b":[{"x":1},{"x":2}]}`, false},
+		{`{"a":{"x":1,"x":2}}`, true},
+		{`[{"x":1},{"x":1,"x":1}]`, true},
+		{`{"a":"b","b":"a"}`, false},
+		{`{"a":[],"b":{},"c":null,"a":1}`, true},
+		{`{"Name":1,"name":2}`, false}, // differently cased keys are distinct JSON keys
+		{`{"a":1,`, false},             // syntax is the decoder's to report
+		{`"a"`, false},
+	} {
+		err := CheckKeys([]byte(tc.in))
+		if got := errors.Is(err, ErrDuplicateKey); got != tc.dup {
+			t.Errorf("CheckKeys(%s) = %v; want duplicate = %v", tc.in, err, tc.dup)
+		}
+	}
+}
+
+// FuzzCheckKeys compares CheckKeys with a count of the keys encoding/json
+// decodes: an object with duplicates decodes to fewer keys than it lists.
+func FuzzCheckKeys(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `[{"a":{"b":1}},{"a":1}]`, `{"a\u0062":1,"ab":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := CheckKeys(data)
+		if !json.Valid(data) || Check(data, 100) != nil {
+			return
+		}
+		listed, distinct := countKeys(t, data)
+		if (listed != distinct) != (err != nil) {
+			t.Fatalf("CheckKeys(%q) = %v; %d keys listed, %d distinct", data, err, listed, distinct)
+		}
+	})
+}
+
+// countKeys returns how many keys data's objects list and how many distinct
+// keys encoding/json keeps of them, over every object it decodes.
+func countKeys(t *testing.T, data []byte) (listed, distinct int) {
+	var walk func(raw json.RawMessage)
+	walk = func(raw json.RawMessage) {
+		var obj map[string]json.RawMessage
+		var list []json.RawMessage
+		switch {
+		case json.Unmarshal(raw, &obj) == nil && obj != nil:
+			listed += topLevelKeys(t, raw)
+			distinct += len(obj)
+			for _, e := range obj {
+				walk(e)
+			}
+		case json.Unmarshal(raw, &list) == nil:
+			for _, e := range list {
+				walk(e)
+			}
+		}
+	}
+	walk(data)
+	return listed, distinct
+}
+
+// topLevelKeys counts the keys that the object raw lists itself.
+func topLevelKeys(t *testing.T, raw json.RawMessage) int {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	n := 0
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the key
+			t.Fatal(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}

@@ -44,8 +44,9 @@ type outcome struct {
 	kind      string // "ok" or an error kind (see classifyAnswer)
 	start     time.Time
 	end       time.Time
-	retry     bool // a repeat of an earlier write with the same request_id
-	fromFault bool // sent by a fault injector, not by the load
+	retry     bool   // a repeat of an earlier write with the same request_id
+	detail    string // the transport error, or a tool error's text
+	fromFault bool   // sent by a fault injector, not by the load
 }
 
 // tally collects outcomes; safe for concurrent use.
@@ -115,12 +116,25 @@ func (c *loadClient) close() { c.http.CloseIdleConnections() }
 // it unanswered: well past the suite's call time limit (faultCallTimeout).
 const answerTimeout = 20 * time.Second
 
-// one sends one call; a write that fails in a way that leaves its outcome
-// open is sent once more with the same request_id, as a careful client
-// would. ctx cancelled early is a client leaving mid-request.
-func (c *loadClient) one(ctx context.Context, rng *rand.Rand, fromFault bool) {
+// Roles of a load worker: its calls are reads, writes to faultDomain or
+// writes to healthyDomain, so that a fault in one of them cannot hold every
+// worker; anyRole mixes all three (the injectors).
+const (
+	roleRead = iota
+	roleFaultWrite
+	roleHealthyWrite
+	anyRole
+)
+
+// one sends one call of role; a write that fails in a way that leaves its
+// outcome open is sent once more with the same request_id, as a careful
+// client would. ctx cancelled early is a client leaving mid-request.
+func (c *loadClient) one(ctx context.Context, rng *rand.Rand, fromFault bool, role int) {
 	id := fmt.Sprintf("%s-%d", c.prefix, c.tally.seq.Add(1))
-	if rng.IntN(2) == 0 {
+	if role == anyRole {
+		role = rng.IntN(anyRole)
+	}
+	if role == roleRead {
 		ent := readEntities[rng.IntN(len(readEntities))]
 		args := map[string]any{"entity_id": ent}
 		tool := "get_entity_state"
@@ -130,7 +144,7 @@ func (c *loadClient) one(ctx context.Context, rng *rand.Rand, fromFault bool) {
 		c.send(ctx, outcome{op: "read", fromFault: fromFault}, tool, args, id, ent)
 		return
 	}
-	ws := writeServices[rng.IntN(len(writeServices))]
+	ws := writeServices[role-roleFaultWrite]
 	args := map[string]any{"domain": ws.domain, "service": ws.service, "data": map[string]any{"message": id}}
 	o := c.send(ctx, outcome{op: ws.domain, marker: id, fromFault: fromFault}, "call_service", args, id, ws.domain+"."+ws.service)
 	if retriable(o.kind) && ctx.Err() == nil {
@@ -154,29 +168,33 @@ func retriable(kind string) bool {
 func (c *loadClient) send(ctx context.Context, o outcome, tool string, args map[string]any, id, want string) outcome {
 	body, _ := json.Marshal(map[string]any{"name": tool, "arguments": args, "request_id": id})
 	o.start = time.Now()
-	o.kind = c.post(ctx, body, id, want)
+	o.kind, o.detail = c.post(ctx, body, id, want)
 	o.end = time.Now()
 	c.tally.add(o)
 	return o
 }
 
-func (c *loadClient) post(ctx context.Context, body []byte, id, want string) string {
+func (c *loadClient) post(ctx context.Context, body []byte, id, want string) (kind, detail string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.b.base+"/mcp/tools/call", bytes.NewReader(body))
 	if err != nil {
-		return "client_bug"
+		return "client_bug", err.Error()
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.b.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportKind(ctx, err)
+		return transportKind(ctx, err), err.Error()
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return transportKind(ctx, err)
+		return transportKind(ctx, err), err.Error()
 	}
-	return classifyAnswer(resp.StatusCode, raw, id, want)
+	kind = classifyAnswer(resp.StatusCode, raw, id, want)
+	if kind != "ok" {
+		detail = string(raw)
+	}
+	return kind, detail
 }
 
 // transportKind names a failure to get an answer: the client leaving
@@ -264,7 +282,7 @@ func runLoad(ctx context.Context, b *bridgeProc, prefix string, workers int, thi
 			for ctx.Err() == nil {
 				// Calls are not cut when the load stops: only injectors
 				// leave mid-request.
-				c.one(context.WithoutCancel(ctx), rng, false)
+				c.one(context.WithoutCancel(ctx), rng, false, w%anyRole)
 				sleepCtx(ctx, think/2+rand.N(think))
 			}
 		})

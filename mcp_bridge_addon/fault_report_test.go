@@ -121,6 +121,7 @@ type faultRow struct {
 	double      int            // writes Home Assistant executed more than once
 	phantom     int            // writes reported done that Home Assistant never executed
 	hidden      int            // writes reported not applied that Home Assistant executed
+	errExecuted int            // writes reported failed (a tool error) that Home Assistant executed
 	recovery    time.Duration
 	recovered   bool
 	before      resources
@@ -149,10 +150,19 @@ func (r *faultRow) count(f *faultEnv) {
 		}
 	}
 	r.kinds, r.injected = map[string]int{}, map[string]int{}
-	told := map[string][]string{} // marker -> kinds
+	told := map[string][]string{}  // marker -> kinds
+	toolErr := map[string]string{} // marker -> a tool error's answer
+	defer func() {
+		if r.errExecuted > 0 {
+			f.note("%d writes answered a tool error were executed", r.errExecuted)
+		}
+	}()
 	for _, o := range outs {
 		if o.kind == "unanswered" {
 			r.unanswered++
+			if r.unanswered <= 3 {
+				f.note("unanswered %s %s after %v: %s", o.op, o.marker, o.end.Sub(o.start).Round(time.Millisecond), o.detail)
+			}
 		}
 		if o.fromFault {
 			r.injected[o.kind]++
@@ -165,10 +175,19 @@ func (r *faultRow) count(f *faultEnv) {
 		}
 		if o.marker != "" {
 			told[o.marker] = append(told[o.marker], o.kind)
+			if o.kind == "tool_error" {
+				toolErr[o.marker] = o.detail
+			}
 		}
 	}
 	for marker, kinds := range told {
 		r.writes++
+		if executed[marker] > 0 && slices.Contains(kinds, "tool_error") && !slices.Contains(kinds, "ok") {
+			r.errExecuted++ // a failure the client may retry: reported in the notes
+			if r.errExecuted == 1 {
+				f.note("executed write %s was answered %.300s", marker, toolErr[marker])
+			}
+		}
 		n := executed[marker]
 		switch {
 		case n > 1:

@@ -83,6 +83,7 @@ type faultEnv struct {
 
 	kidsAtStart, kidsAtEnd []int         // children when the fault began and ended, if the scenario looks
 	exitAfter              time.Duration // from SIGTERM to exit; -1 if it did not exit
+	stormRate              float64       // events per second the storm reached
 }
 
 func (f *faultEnv) note(format string, args ...any) {
@@ -187,6 +188,9 @@ func runScenario(t *testing.T, sc scenario) {
 	r.assert(t, sc)
 	r.status = "PASS"
 	defer addRow(r)
+	if os.Getenv("MCP_BRIDGE_FAULT_LOGS") != "" {
+		t.Logf("bridge log:\n%s", f.b.stderr.String())
+	}
 	if len(r.problems) == 0 {
 		return
 	}
@@ -213,7 +217,7 @@ func warmUp(t *testing.T, f *faultEnv) {
 		var wg sync.WaitGroup
 		for i := range 16 {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			wg.Go(func() { c.one(context.Background(), rng, false) })
+			wg.Go(func() { c.one(context.Background(), rng, false, i%anyRole) })
 		}
 		wg.Wait()
 		if _, ok := tl.recoveredAt(time.Time{}); ok {

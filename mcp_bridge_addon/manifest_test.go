@@ -589,10 +589,12 @@ func dockerfileBuildFrom(t *testing.T) string {
 }
 
 // dockerfileInstructions joins continuation lines and drops comments and
-// blank lines, giving one string per instruction.
+// blank lines, giving one string per instruction. CRLF and a lone CR end a
+// line like LF, so that no instruction keeps a carriage return.
 func dockerfileInstructions(src string) []string {
 	var out []string
 	var cur strings.Builder
+	src = strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
 	for line := range strings.Lines(src) {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "#") || line == "" {

@@ -99,6 +99,7 @@ func httpConfig(cfg *Config, health httpapi.HealthChecker, log zerolog.Logger) h
 		HealthPath:           cfg.Monitoring.HealthCheckPath,
 		Version:              version,
 		Mode:                 cfg.Mode,
+		ShutdownTimeout:      httpStopTimeout,
 		Logger:               log.With().Str("component", "http").Logger(),
 	}
 	if cfg.Bridge.IngressPort != 0 {

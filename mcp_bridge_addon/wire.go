@@ -107,6 +107,7 @@ func poolConfig(cfg *Config, queueLength func() int, notify func(child, method s
 		IdleTimeout:           sp.IdleTimeout(),
 		HealthCheckInterval:   sp.HealthCheckInterval(),
 		MaxInflightPerSession: sp.MaxInflightPerSession,
+		StopTimeout:           childStopStep,
 		QueueLength:           queueLength,
 		// The children may ask for what MCP clients can give; the bridge
 		// passes each request to the client whose call made it.
@@ -147,6 +148,7 @@ func bridgeConfig(cfg *Config, p *pool.Pool, log zerolog.Logger, reg prometheus.
 			Registerer: reg,
 		},
 		Tools:             policies,
+		StopGrace:         stopGrace,
 		DefaultTimeout:    q.Timeout(),
 		MaxTimeout:        max(q.MaxTimeout(), q.Timeout()),
 		MaxAttempts:       q.MaxRetries + 1,

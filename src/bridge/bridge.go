@@ -86,6 +86,9 @@ type Bridge struct {
 	started time.Time
 
 	listeners listeners
+
+	aborted context.Context // cancelled when a stop aborts the running calls
+	abort   context.CancelFunc
 }
 
 // New builds a Bridge and its queue from cfg. It starts nothing; see Run.
@@ -116,17 +119,21 @@ func New(cfg Config) (*Bridge, error) {
 		perf:    newPerfWindow(cfg.StatsWindow),
 		started: time.Now(),
 	}
+	b.aborted, b.abort = context.WithCancel(context.Background())
 	b.breaker = newBreaker(cfg.Breaker, cfg.Logger, func(s gobreaker.State) { m.setBreaker(s) })
 	return b, nil
 }
 
 // Run runs the queue (and, with Config.Capacity, keeps its concurrency equal
 // to the children's capacity) until ctx ends. It then refuses new calls,
-// lets the running ones finish, and returns. Keep the Executor running until
+// lets the running ones finish within Config.StopGrace, aborts those still
+// running (see StopError), and returns. Keep the Executor running until
 // Run has returned, so that calls in flight can complete.
 func (b *Bridge) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.queue.Run(ctx) })
+	queueDone := make(chan struct{})
+	g.Go(func() error { defer close(queueDone); return b.queue.Run(ctx) })
+	g.Go(func() error { b.abortAfterGrace(gctx, queueDone); return nil })
 	if b.cfg.Capacity != nil {
 		g.Go(func() error { b.followCapacity(gctx); return nil })
 	}

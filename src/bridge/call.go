@@ -38,7 +38,9 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	}
 	// The timeout covers everything from here: tool lookup, queue, run.
 	deadline := time.Now().Add(b.timeout(req, b.cfg.Tools[req.Tool]))
-	cctx, cancel := context.WithDeadline(ctx, deadline)
+	actx, stop := b.withAbort(ctx) // a stop that cannot wait answers the caller
+	defer stop()
+	cctx, cancel := context.WithDeadline(actx, deadline)
 	defer cancel()
 	info, err := b.catalog.tool(cctx, req.Tool)
 	switch {
@@ -88,8 +90,11 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 				// its caller leaves: cancelling it in the child would leave
 				// its effect unknown, and its entity locks must be held until
 				// the child is done with it.
+				// Only a stop that cannot wait any longer cancels it.
 				rctx, cancel := context.WithDeadline(context.WithoutCancel(rctx), deadline)
 				defer cancel()
+				rctx, stop := b.withAbort(rctx)
+				defer stop()
 				return b.execute(rctx, p, &attempts)
 			}
 			return b.execute(rctx, p, &attempts)
@@ -119,6 +124,9 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 // started tells whether the job may have run.
 func (b *Bridge) finalError(ctx, qctx context.Context, p plan, err error, started bool) error {
 	var te *TimeoutError
+	if err := b.abortedError(p, started); err != nil && ctx.Err() == nil {
+		return err
+	}
 	switch {
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("bridge: %w", ctx.Err()) // the caller went away

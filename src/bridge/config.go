@@ -163,6 +163,11 @@ type Config struct {
 	// ToolsTimeout bounds one tools/list refresh. If zero, 10s.
 	ToolsTimeout time.Duration
 
+	// StopGrace is how long calls running when Run's ctx ends may take to
+	// finish; then their callers are answered (a started write: outcome
+	// unknown) and the calls cancelled. If zero, 4s.
+	StopGrace time.Duration
+
 	// Breaker configures the circuit breaker.
 	Breaker BreakerConfig
 
@@ -194,6 +199,7 @@ func (c Config) Validate() error {
 		"RetryBackoff": c.RetryBackoff, "ToolsTTL": c.ToolsTTL,
 		"ToolsRefreshMin": c.ToolsRefreshMin, "ToolsTimeout": c.ToolsTimeout,
 		"StatsWindow": c.StatsWindow, "Breaker.RecoveryTimeout": c.Breaker.RecoveryTimeout,
+		"StopGrace": c.StopGrace,
 	}
 	for name, d := range durations {
 		if d < 0 {
@@ -234,6 +240,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.ToolsRefreshMin, DefaultToolsRefreshMin)
 	setDur(&c.ToolsTimeout, DefaultToolsTimeout)
 	setDur(&c.StatsWindow, DefaultStatsWindow)
+	setDur(&c.StopGrace, DefaultStopGrace)
 	setDur(&c.Breaker.RecoveryTimeout, DefaultRecoveryTimeout)
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts

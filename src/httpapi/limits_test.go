@@ -135,3 +135,55 @@ func TestHeadHealth(t *testing.T) {
 		}
 	}
 }
+
+// gatedBackend holds every call until release is closed.
+type gatedBackend struct {
+	nopBackend
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g gatedBackend) Call(ctx context.Context, r bridge.Request) (bridge.Result, error) {
+	g.started <- struct{}{}
+	<-g.release
+	return g.nopBackend.Call(ctx, r)
+}
+
+// Issue #9: memory was bounded by numbers of entries, not bytes: the
+// bodies held at once are bounded too.
+func TestBodiesInFlightBounded(t *testing.T) {
+	g := gatedBackend{started: make(chan struct{}, 1), release: make(chan struct{})}
+	m, err := NewMCP(MCPConfig{Bridge: g, MaxBodyBytes: 20, MaxBodyBytesInFlight: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(newTestServer(t, Config{APIToken: restToken, Routes: m.Routes}).Handler())
+	defer hs.Close()
+	post := func() (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/mcp/tools/call", strings.NewReader(`{"name":"echo"}`))
+		req.Header.Set("Authorization", "Bearer "+restToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	first := make(chan int, 1)
+	go func() { resp, _ := post(); first <- resp.StatusCode }()
+	<-g.started
+	resp, body := post()
+	wantJSONError(t, resp, body, http.StatusServiceUnavailable, CodeBusy)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	close(g.release)
+	if got := <-first; got != http.StatusOK {
+		t.Errorf("the first call: status %d, want 200", got)
+	}
+	go func() { <-g.started }()
+	if resp, body := post(); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the first ended: %d %s, want 200", resp.StatusCode, body)
+	}
+}

@@ -32,6 +32,8 @@ const (
 	CodeShuttingDown   = -31009 // the bridge is stopping
 	CodeTooLarge       = -31010 // the body exceeds the size limit
 	CodeUnknownSession = -31011 // X-Session-ID names no session: initialize again
+	CodeNotReplayable  = -31014 // request_id names a call that ran but whose answer was too large to keep
+	CodeBusy           = -31015 // the request bodies held at once reached their memory limit
 )
 
 // statusClientClosed is the status logged when the client left before its
@@ -68,6 +70,7 @@ func classify(err error) apiError {
 	var rl *rateLimitError
 	var rpcErr *mcpconn.RPCError
 	var timeout *bridge.TimeoutError
+	var stopped *bridge.StopError
 	switch {
 	case errors.As(err, &rl):
 		return apiError{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry later", nil, rl.retryAfter}
@@ -81,6 +84,11 @@ func classify(err error) apiError {
 		return apiError{http.StatusBadRequest, CodeParseError, errBodyRead.Error(), nil, 0}
 	case errors.Is(err, errTooLarge):
 		return apiError{http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error(), nil, 0}
+	case errors.Is(err, queue.ErrNotReplayable):
+		return apiError{http.StatusConflict, CodeNotReplayable,
+			"a call with this request_id already ran, but its answer was too large to keep for replay; check the outcome, and use a new request_id to run it again", nil, 0}
+	case errors.Is(err, errBusy):
+		return apiError{http.StatusServiceUnavailable, CodeBusy, errBusy.Error(), nil, time.Second}
 	case errors.Is(err, errUnknownSession):
 		return apiError{http.StatusNotFound, CodeUnknownSession, errUnknownSession.Error(), nil, 0}
 	case errors.Is(err, bridge.ErrUnknownTool):
@@ -90,6 +98,10 @@ func classify(err error) apiError {
 	case errors.Is(err, bridge.ErrCircuitOpen):
 		after, _ := bridge.RetryAfter(err)
 		return apiError{http.StatusServiceUnavailable, CodeCircuitOpen, "MCP sessions are failing; calls are suspended (circuit breaker open)", nil, after}
+	case errors.As(err, &stopped) && stopped.OutcomeUnknown():
+		return apiError{http.StatusBadGateway, CodeOutcomeUnknown, stopped.Message(), map[string]string{"outcome": "unknown"}, 0}
+	case errors.As(err, &stopped):
+		return apiError{http.StatusServiceUnavailable, CodeShuttingDown, stopped.Message(), nil, 5 * time.Second}
 	case errors.Is(err, bridge.ErrClosed), errors.Is(err, queue.ErrClosed):
 		return apiError{http.StatusServiceUnavailable, CodeShuttingDown, "the bridge is shutting down", nil, 5 * time.Second}
 	case errors.As(err, &timeout):

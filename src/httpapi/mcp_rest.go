@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +56,15 @@ type MCPConfig struct {
 	// MaxBodyBytes bounds request bodies. If zero, 1 MiB.
 	MaxBodyBytes int64
 
+	// MaxBodyBytesInFlight bounds the bytes of the request bodies held at
+	// once (each counted at its Content-Length, or MaxBodyBytes); past it
+	// requests get 503. If zero, 64 MiB.
+	MaxBodyBytesInFlight int64
+
 	// SessionTTL is how long a client session lives without use; MaxSessions
 	// bounds how many exist. If zero, 1h and 10000.
+	// Each session costs at most about 250 bytes (its id is at most 128),
+	// so the default bounds the store to about 2.5 MiB.
 	SessionTTL  time.Duration
 	MaxSessions int
 
@@ -72,8 +80,11 @@ func (c MCPConfig) Validate() error {
 	if c.Bridge == nil {
 		errs = append(errs, errors.New("httpapi: MCPConfig.Bridge is required"))
 	}
-	if c.MaxBodyBytes < 0 || c.SessionTTL < 0 || c.MaxSessions < 0 {
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytesInFlight < 0 || c.SessionTTL < 0 || c.MaxSessions < 0 {
 		errs = append(errs, errors.New("httpapi: MCPConfig limits must not be negative"))
+	}
+	if c.MaxBodyBytesInFlight > 0 && c.MaxBodyBytesInFlight < cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes) {
+		errs = append(errs, errors.New("httpapi: MCPConfig.MaxBodyBytesInFlight must be at least MaxBodyBytes"))
 	}
 	errs = append(errs, c.RateLimit.Validate())
 	return errors.Join(errs...)
@@ -97,6 +108,9 @@ func NewMCP(cfg MCPConfig) (*MCP, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxBodyBytesInFlight == 0 {
+		cfg.MaxBodyBytesInFlight = max(DefaultMaxBodyBytesInFlight, cfg.MaxBodyBytes)
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -143,6 +157,7 @@ func (m *MCP) Routes(api *gin.RouterGroup) {
 			sse.Handle(method, "", gin.WrapH(h))
 		}
 	}
+	g.Use(m.limitBodies())
 	g.POST("/initialize", m.handleInitialize)
 	g.POST("/tools/list", m.handleToolsList)
 	g.POST("/tools/call", m.handleToolsCall)

@@ -16,6 +16,9 @@ const (
 	DefaultAgingInterval      = 5 * time.Second
 	DefaultIdempotencyTTL     = 10 * time.Minute
 	DefaultMaxIdempotencyKeys = 10000
+	// DefaultMaxIdempotencyBytes bounds the memory of the outcomes kept
+	// for replay; outcomes over a sixteenth of it (1 MiB) are not kept.
+	DefaultMaxIdempotencyBytes = 16 << 20
 )
 
 // Config configures a Queue. The zero value is valid: every zero field takes
@@ -44,6 +47,13 @@ type Config struct {
 	// defaults to 10000.
 	MaxIdempotencyKeys int
 
+	// MaxIdempotencyBytes bounds the memory of the outcomes kept for replay
+	// (keys, values and about 256 bytes of overhead each); past it the
+	// oldest are forgotten early. An outcome larger than a sixteenth of it
+	// is not kept: a repeat gets ErrNotReplayable rather than running
+	// again. If zero, defaults to 16 MiB.
+	MaxIdempotencyBytes int64
+
 	// Logger receives rare events (shutdown, panicking jobs). The zero
 	// value discards them.
 	Logger zerolog.Logger
@@ -66,6 +76,7 @@ func (c Config) Validate() error {
 	check(c.AgingInterval < 0, "AgingInterval", c.AgingInterval)
 	check(c.IdempotencyTTL < 0, "IdempotencyTTL", c.IdempotencyTTL)
 	check(c.MaxIdempotencyKeys < 0, "MaxIdempotencyKeys", c.MaxIdempotencyKeys)
+	check(c.MaxIdempotencyBytes < 0, "MaxIdempotencyBytes", c.MaxIdempotencyBytes)
 	return errors.Join(errs...)
 }
 
@@ -84,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxIdempotencyKeys == 0 {
 		c.MaxIdempotencyKeys = DefaultMaxIdempotencyKeys
+	}
+	if c.MaxIdempotencyBytes == 0 {
+		c.MaxIdempotencyBytes = DefaultMaxIdempotencyBytes
 	}
 	return c
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -173,6 +175,45 @@ func TestIdempotencyAfterAbandonedRun(t *testing.T) {
 		_, err := q.Do(t.Context(), j)
 		if !errors.Is(err, ErrAbandoned) || !errors.Is(err, context.Canceled) || g.runs.Load() != 1 {
 			t.Errorf("retry = %v, runs %d; want ErrAbandoned wrapping context.Canceled, 1 run", err, g.runs.Load())
+		}
+	})
+}
+
+// Issue #9: the store was bounded by entries only: 10 000 large outcomes.
+func TestIdempotencyBoundedByBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const budget = 16 << 10 // outcomes of up to 1 KiB are kept
+		q := newQueue(t, Config{MaxIdempotencyBytes: budget})
+		big := strings.Repeat("x", 900)
+		for i := range 30 {
+			if _, err := q.Do(t.Context(), Job{IdempotencyKey: strconv.Itoa(i), Run: func(context.Context) (json.RawMessage, error) {
+				return value(big), nil
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := q.Stats()
+		if s.IdempotencyBytes > budget || s.Idempotency >= 30 || s.Idempotency == 0 {
+			t.Errorf("kept %d outcomes in %d bytes; want some, within %d bytes", s.Idempotency, s.IdempotencyBytes, budget)
+		}
+	})
+}
+
+func TestIdempotencyTooLargeIsNotRunAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQueue(t, Config{MaxIdempotencyBytes: 16 << 10})
+		var runs atomic.Int32
+		huge := strings.Repeat("x", 2000)
+		j := Job{Write: true, IdempotencyKey: "req-1", Run: counted(&runs, huge)}
+		if out, err := q.Do(t.Context(), j); err != nil || len(out.Value) < 2000 {
+			t.Fatalf("first Do = %d bytes, %v; want the whole value", len(out.Value), err)
+		}
+		out, err := q.Do(t.Context(), j)
+		if !errors.Is(err, ErrNotReplayable) || !out.Replayed || runs.Load() != 1 {
+			t.Errorf("repeat = %d bytes (replayed %v), %v, runs %d; want ErrNotReplayable without running again", len(out.Value), out.Replayed, err, runs.Load())
+		}
+		if s := q.Stats(); s.IdempotencyBytes > 1024 {
+			t.Errorf("the store holds %d bytes for a value it did not keep", s.IdempotencyBytes)
 		}
 	})
 }

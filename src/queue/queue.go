@@ -57,7 +57,7 @@ func New(cfg Config) (*Queue, error) {
 		quit:        make(chan struct{}),
 		keys:        make(map[string][]*call),
 		dedup:       make(map[string]*call),
-		idem:        newIdemStore(cfg.IdempotencyTTL, cfg.MaxIdempotencyKeys),
+		idem:        newIdemStore(cfg.IdempotencyTTL, cfg.MaxIdempotencyKeys, cfg.MaxIdempotencyBytes),
 	}
 	m, err := newMetrics(cfg.Registerer, q)
 	if err != nil {

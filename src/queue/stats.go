@@ -8,6 +8,9 @@ type Stats struct {
 	ByPriority  map[string]int `json:"by_priority"` // pending jobs by their own priority name; every name is present
 	MaxSeen     int            `json:"max_seen"`    // most jobs ever pending at once
 	Idempotency int            `json:"idempotency"` // idempotency keys remembered
+	// IdempotencyBytes is what the finished outcomes kept for replay hold,
+	// as counted against Config.MaxIdempotencyBytes.
+	IdempotencyBytes int64 `json:"idempotency_bytes"`
 	Counters
 }
 
@@ -33,6 +36,8 @@ func (q *Queue) Stats() Stats {
 		MaxSeen:     q.maxSeen,
 		Idempotency: q.idem.len(),
 		Counters:    q.counters,
+
+		IdempotencyBytes: q.idem.bytesHeld(),
 	}
 	for _, name := range priorityNames {
 		s.ByPriority[name] = 0

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+)
+
+// Issue #9: on SIGTERM with a write hung at Home Assistant, its client's
+// connection was dropped without an answer at 10 s and the process exited
+// 1 after 28.5 s. The client must get "outcome unknown" and the process
+// exit 0.
+func TestServeAnswersHungWriteOnSIGTERM(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
+	b.waitSessions(t)
+	kids := children(t, b.cmd.Process.Pid)
+	ha.SetLatency(time.Hour) // Home Assistant hangs
+
+	type answer struct {
+		status int
+		body   map[string]any
+	}
+	done := make(chan answer, 1)
+	go func() {
+		status, m := b.post(t, "/mcp/tools/call", b.token,
+			`{"name": "call_service", "arguments": {"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_maker"}}`)
+		done <- answer{status, m}
+	}()
+	waitRunning(t, b)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a := <-done
+	e, _ := a.body["error"].(map[string]any)
+	data, _ := e["data"].(map[string]any)
+	if a.status != 502 || e["code"] != float64(-31006) || data["outcome"] != "unknown" {
+		t.Errorf("write hung at SIGTERM: %d %v, want 502 -31006 with outcome unknown", a.status, a.body)
+	}
+	b.checkExit(t, kids)
+}
+
+// TestStopBudget checks that a stop fits in the Supervisor's timeout with a
+// second to spare: the grace, writing the answers, then stopping a child
+// (two waits, then SIGKILL).
+func TestStopBudget(t *testing.T) {
+	var manifest struct {
+		Timeout int `yaml:"timeout"`
+	}
+	decodeYAML(t, "config.yaml", &manifest)
+	budget := supervisorStopTimeout
+	if manifest.Timeout != 0 {
+		budget = time.Duration(manifest.Timeout) * time.Second
+	}
+	if worst := httpStopTimeout + 2*childStopStep; worst > budget-time.Second {
+		t.Errorf("a stop may take %v; the Supervisor kills the add-on after %v", worst, budget)
+	}
+	if httpStopTimeout <= stopGrace {
+		t.Errorf("httpStopTimeout %v leaves no time after the %v grace to write the answers", httpStopTimeout, stopGrace)
+	}
+}

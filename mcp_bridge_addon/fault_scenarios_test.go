@@ -47,8 +47,11 @@ func faultScenarios() []scenario {
 			inject: func(f *faultEnv) func() {
 				f.ha.HangService(faultDomain, "create")
 				return f.ha.ReleaseServices
-			}, check: checkHealthyDomain},
-		{name: "event_storm", fault: "2 000 state_changed events per second", inject: eventStorm,
+			}, check: checkHealthyDomain,
+			knownDefect: "per-domain bulkheads, on branch harden: every write without a target takes the one lock tool:call_service, " +
+				"so a hung write in one domain holds the writes of all"},
+		{name: "event_storm", fault: "2 000 state_changed events per second (load: 12 clients)", inject: eventStorm,
+			workers: 12, think: 50 * time.Millisecond,
 			check: func(t *testing.T, f *faultEnv, r *faultRow) {
 				if f.stormRate < stormRate {
 					r.fail("the storm reached %.0f events/s, want %d: the fault was not injected in full", f.stormRate, stormRate)
@@ -324,9 +327,9 @@ func sigtermHung(f *faultEnv) (end func()) {
 	return func() { stop(); f.ha.ReleaseServices() }
 }
 
-// maxExit bounds the time from SIGTERM to exit: the longest call may run
-// to its time limit, then the children stop.
-const maxExit = faultCallTimeout*time.Second + 10*time.Second
+// maxExit bounds the time from SIGTERM to exit: the Supervisor's stop
+// timeout, after which it kills the add-on.
+const maxExit = 10 * time.Second
 
 func (f *faultEnv) waitExit(start time.Time) {
 	select {

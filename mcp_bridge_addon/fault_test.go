@@ -15,6 +15,7 @@ package main
 // after. TestFault prints one table of every scenario at the end.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -63,6 +64,9 @@ type scenario struct {
 	// queueMax and rateLimit, if set, are queue.max_size and
 	// rate_limiting.requests_per_second (the rate limit is off otherwise).
 	queueMax, rateLimit int
+	// workers and think, if set, replace faultWorkers and faultThink.
+	workers int
+	think   time.Duration
 	// knownDefect, if set, names a defect being fixed on another branch:
 	// the scenario's failures are reported and it is skipped.
 	knownDefect string
@@ -160,7 +164,7 @@ func runScenario(t *testing.T, sc scenario) {
 	loadDone := make(chan struct{})
 	go func() {
 		defer close(loadDone)
-		runLoad(loadCtx, f.b, sc.name, faultWorkers, faultThink, f.tally)
+		runLoad(loadCtx, f.b, sc.name, cmp.Or(sc.workers, faultWorkers), cmp.Or(sc.think, faultThink), f.tally)
 	}()
 	time.Sleep(faultWarm)
 	f.start = time.Now()

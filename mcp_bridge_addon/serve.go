@@ -76,6 +76,13 @@ func (st *stack) run(ctx context.Context) error {
 		g.Go(func() error { return st.metrics.Run(gctx) })
 	}
 	g.Go(func() error {
+		<-gctx.Done()
+		for _, h := range st.mcp {
+			h.Close() // calls parked for a client's input end; the bridge drains the rest
+		}
+		return nil
+	})
+	g.Go(func() error {
 		<-httpDone
 		<-bridgeDone
 		stopPool()

@@ -26,8 +26,8 @@ type stack struct {
 	pool    *pool.Pool
 	bridge  *bridge.Bridge
 	http    *httpapi.Server
-	mcp     *mcphttp.Handler
-	metrics *metricsServer // nil unless monitoring.prometheus_port is set
+	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
+	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
@@ -58,18 +58,16 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	st.bridge = b
-	st.mcp, err = mcphttp.New(mcphttpConfig(cfg, b, log))
-	if err != nil {
-		return nil, fmt.Errorf("MCP over HTTP: %w", err)
-	}
-	mc := mcpConfig(cfg, b, log, reg)
-	mc.Streamable, mc.SSE = st.mcp.Streamable(), st.mcp.SSE()
-	mcp, err := httpapi.NewMCP(mc)
-	if err != nil {
-		return nil, fmt.Errorf("MCP routes: %w", err)
-	}
 	hc := httpConfig(cfg, bridgeHealth{connectedPinger{client}, st.pool, b}, log)
-	hc.Routes = mcp.Routes
+	api, err := st.mcpRoutes(cfg, b, log, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	ingress, err := st.mcpRoutes(cfg, b, log, reg, true)
+	if err != nil {
+		return nil, err
+	}
+	hc.Routes, hc.IngressRoutes = api.Routes, ingress.Routes
 	if st.http, err = httpapi.New(hc); err != nil {
 		return nil, fmt.Errorf("http server: %w", err)
 	}
@@ -185,18 +183,41 @@ func mcpConfig(cfg *Config, b *bridge.Bridge, log zerolog.Logger, reg *prometheu
 	return mc
 }
 
-// mcphttpConfig configures MCP over HTTP (/mcp, /sse). Sessions belong to
-// the bearer token's holder; without a token (standalone on loopback) they
-// are anonymous.
-func mcphttpConfig(cfg *Config, b *bridge.Bridge, log zerolog.Logger) mcphttp.Config {
+// mcpRoutes builds the REST API and MCP over HTTP (/mcp, /sse) for the host
+// port or, with ingress, for the Ingress port. On the host port, sessions
+// and calls belong to the bearer token's holder (anonymous without a token,
+// standalone on loopback); through Ingress, to the Home Assistant user, who
+// Home Assistant has authenticated, with no rate limit of the bridge's own
+// (every Ingress request comes from the Supervisor's one address).
+func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, reg *prometheus.Registry, ingress bool) (*httpapi.MCP, error) {
 	principal := ""
 	if cfg.Bridge.APIToken != "" {
 		principal = "api-token"
 	}
-	return mcphttp.Config{
-		Core:     b,
-		Version:  version,
-		Identity: func(*http.Request) string { return principal },
-		Logger:   log.With().Str("component", "mcphttp").Logger(),
+	identity := func(*http.Request) string { return principal }
+	if ingress {
+		identity = httpapi.IngressUser
 	}
+	h, err := mcphttp.New(mcphttp.Config{
+		Core:        b,
+		Version:     version,
+		Identity:    identity,
+		IngressPath: ingress,
+		Logger:      log.With().Str("component", "mcphttp").Bool("ingress", ingress).Logger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("MCP over HTTP: %w", err)
+	}
+	st.mcp = append(st.mcp, h)
+	mc := mcpConfig(cfg, b, log, reg)
+	mc.Streamable, mc.SSE, mc.Client = h.Streamable(), h.SSE(), identity
+	if ingress {
+		mc.RateLimit.Enabled = false
+		mc.Gatherer, mc.Registerer = nil, nil // /metrics and its counters belong to the host port
+	}
+	rest, err := httpapi.NewMCP(mc)
+	if err != nil {
+		return nil, fmt.Errorf("MCP routes: %w", err)
+	}
+	return rest, nil
 }

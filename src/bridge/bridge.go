@@ -46,6 +46,9 @@ type Request struct {
 	// SessionID is the transport's client session, if any: it scopes
 	// RequestID and shows in logs.
 	SessionID string
+	// Client names who made the call ("api-token", "ha:<user id>"); it
+	// shows in logs.
+	Client string
 }
 
 // Result is a successful tools/call: the child answered a CallToolResult,

@@ -274,5 +274,5 @@ func (b *Bridge) logFailure(req Request, kind Kind, err error) {
 	if errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrUnknownTool) {
 		ev = b.log.Debug()
 	}
-	ev.Err(err).Str("tool", req.Tool).Str("kind", kind.String()).Str("session", req.SessionID).Msg("tool call failed")
+	ev.Err(err).Str("tool", req.Tool).Str("kind", kind.String()).Str("session", req.SessionID).Str("client", req.Client).Msg("tool call failed")
 }

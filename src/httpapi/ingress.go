@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"html/template"
 	"net/http"
@@ -78,4 +79,29 @@ func (s *Server) handleStatusPage(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// IngressUser names the Home Assistant user of a request that came through
+// Ingress, from the headers the Supervisor's proxy sets (and a client
+// cannot, since only the Supervisor reaches the Ingress port): "ha:<user
+// id>", or "ha" when they are absent. It is "" for a request that did not
+// come through the Ingress port's address check.
+func IngressUser(r *http.Request) string {
+	if r.Context().Value(ingressKey{}) == nil {
+		return ""
+	}
+	if id := r.Header.Get("X-Remote-User-Id"); id != "" && len(id) <= 64 {
+		return "ha:" + id
+	}
+	return "ha"
+}
+
+// ingressKey marks, in a request's context, that it passed the Ingress
+// port's address check.
+type ingressKey struct{}
+
+// markIngress records that the request came through the Ingress port.
+func markIngress(c *gin.Context) {
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ingressKey{}, true))
+	c.Next()
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,40 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	r = do(s.Handler(), "GET", "/nothing", "127.0.0.1:1", nil)
 	if r.status != http.StatusNotFound || !strings.Contains(r.body, "no route for GET /nothing") {
 		t.Errorf("GET /nothing: %d %s; want 404", r.status, r.body)
+	}
+}
+
+// TestIngressRoutes serves extra routes on the Ingress port, where
+// IngressUser names the Home Assistant user, and not on the main API.
+func TestIngressRoutes(t *testing.T) {
+	who := func(c *gin.Context) { c.String(200, "user=%s", IngressUser(c.Request)) }
+	s, err := New(Config{
+		Addr: "127.0.0.1:0", IngressAddr: "127.0.0.1:0", IngressAllowLoopback: true, Health: &fakeChecker{},
+		Routes:        func(g *gin.RouterGroup) { g.GET("/who", who) },
+		IngressRoutes: func(g *gin.RouterGroup) { g.GET("/who", who) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		user    string
+		want    string
+	}{
+		{"ingress with a user", s.IngressHandler(), "0123abcd", "user=ha:0123abcd"},
+		{"ingress without a user", s.IngressHandler(), "", "user=ha"},
+		{"main API", s.Handler(), "0123abcd", "user="},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/who", nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		if tc.user != "" {
+			req.Header.Set("X-Remote-User-Id", tc.user)
+		}
+		rec := httptest.NewRecorder()
+		tc.handler.ServeHTTP(rec, req)
+		if got := rec.Body.String(); got != tc.want {
+			t.Errorf("%s: %q; want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -68,6 +68,10 @@ type MCPConfig struct {
 	SessionTTL  time.Duration
 	MaxSessions int
 
+	// Client names who made a request, for the logs: the token's holder on
+	// the host port, the Home Assistant user through Ingress. If nil, "".
+	Client func(*http.Request) string
+
 	// Logger receives failed requests (detail the client does not see).
 	Logger zerolog.Logger
 	// Registerer, if set, receives mcp_bridge_http_rate_limited_total.
@@ -117,6 +121,9 @@ func NewMCP(cfg MCPConfig) (*MCP, error) {
 	}
 	if cfg.MaxSessions == 0 {
 		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.Client == nil {
+		cfg.Client = func(*http.Request) string { return "" }
 	}
 	m := &MCP{
 		cfg:      cfg,

@@ -135,6 +135,7 @@ func (m *MCP) callRequest(c *gin.Context) (bridge.Request, json.RawMessage, erro
 		Priority:  prio,
 		Timeout:   timeout,
 		SessionID: session,
+		Client:    m.cfg.Client(c.Request),
 	}, body.ID, nil
 }
 

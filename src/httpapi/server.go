@@ -76,6 +76,11 @@ type Config struct {
 	// 32 KiB. (net/http answers 431 in plain text past 1 MiB.)
 	MaxHeaderBytes int
 
+	// IngressRoutes, if set, registers extra routes on the Ingress port,
+	// behind its address check. Home Assistant has authenticated the user
+	// there; IngressUser names them.
+	IngressRoutes func(g *gin.RouterGroup)
+
 	// ShutdownTimeout bounds the graceful shutdown in Run. If zero, defaults
 	// to 10s; connections still open then are closed.
 	ShutdownTimeout time.Duration
@@ -198,10 +203,13 @@ func (s *Server) newAPIEngine() *gin.Engine {
 
 func (s *Server) newIngressEngine() *gin.Engine {
 	e := s.newEngine("ingress")
-	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback))
+	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback), markIngress)
 	e.GET("/", s.handleStatusPage)
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
 	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
+	if s.cfg.IngressRoutes != nil {
+		s.cfg.IngressRoutes(e.Group("/"))
+	}
 	return e
 }
 

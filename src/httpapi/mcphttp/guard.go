@@ -52,7 +52,7 @@ func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 			return
 		}
 		w.Header().Set("X-Accel-Buffering", "no")
-		kw := newKeepAliveWriter(w, h.cfg.KeepAlive)
+		kw := newWriter(w, h.cfg.KeepAlive)
 		defer kw.stop()
 		serve(kw, withIdentity(r, h.cfg.Identity(r)))
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,12 @@ type Config struct {
 	// the bridge declares) on the first request. If zero, 10s.
 	StartTimeout time.Duration
 
+	// IngressPath trusts the X-Ingress-Path header that Home Assistant's
+	// Ingress proxy sets to the prefix it serves the add-on under, so that
+	// the URL an SSE stream announces for messages carries it. Set it only
+	// on the Ingress port, which only the Supervisor can reach.
+	IngressPath bool
+
 	// Logger receives failures the client does not see in detail.
 	Logger zerolog.Logger
 }
@@ -91,10 +98,12 @@ type Handler struct {
 	sse        http.Handler
 	stopListen func()
 
-	subs   subscriptions
-	rounds rounds
-	mirror toolMirror
-	wg     sync.WaitGroup // calls running detached (rounds.go); Close waits
+	subs      subscriptions
+	rounds    rounds
+	mirror    toolMirror
+	wg        sync.WaitGroup // calls running detached (rounds.go); Close waits
+	closing   chan struct{}  // closed by Close: parked calls stop waiting for input
+	closeOnce sync.Once
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -115,7 +124,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{})}, nil
 }
 
 func setDefault[T comparable](v *T, d T) {
@@ -142,12 +151,35 @@ func (h *Handler) Streamable() http.Handler {
 // SSE returns the HTTP+SSE handler, for /sse: GET opens the event stream,
 // whose first event names the URL to POST messages to (/sse?sessionid=…).
 func (h *Handler) SSE() http.Handler {
-	return h.guard(func(w http.ResponseWriter, r *http.Request) { h.sse.ServeHTTP(w, r) })
+	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.Header.Get("X-Ingress-Path"); h.cfg.IngressPath && validPrefix(p) {
+			r.URL.Path = p + r.URL.Path // the SDK announces the endpoint relative to it
+		}
+		h.sse.ServeHTTP(w, r)
+	})
 }
 
-// Close stops listening to the bridge's notifications and waits for the
-// calls still running for clients that will retry them.
+// validPrefix reports whether p is a path prefix Ingress could have set:
+// absolute, without a trailing slash, dots or characters to escape.
+func validPrefix(p string) bool {
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' || strings.Contains(p, "..") {
+		return false
+	}
+	for _, c := range p {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/_-.", c)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Close stops listening to the bridge's notifications, tells the children
+// waiting for a client's input that none will come, and waits for the calls
+// still running detached. Call it when the server stops accepting requests,
+// while the bridge still runs.
 func (h *Handler) Close() {
+	h.closeOnce.Do(func() { close(h.closing) })
 	h.mu.Lock()
 	if h.stopListen != nil {
 		h.stopListen()

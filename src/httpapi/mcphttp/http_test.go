@@ -212,3 +212,82 @@ func TestKeepAlive(t *testing.T) {
 	}
 	t.Fatal("no keep-alive comment on a quiet stream")
 }
+
+// TestIngressPrefix announces the SSE message URL under the prefix Home
+// Assistant's Ingress serves the add-on at, and ignores a prefix it could
+// not have set.
+func TestIngressPrefix(t *testing.T) {
+	s := newStack(t, stackOptions{cfg: mcphttp.Config{IngressPath: true}})
+	for _, tc := range []struct{ prefix, want string }{
+		{"/api/hassio_ingress/Ab-9_x", "/api/hassio_ingress/Ab-9_x/sse?sessionid="},
+		{"/api/../evil", "/sse?sessionid="},
+		{"", "/sse?sessionid="},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/sse", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		if tc.prefix != "" {
+			req.Header.Set("X-Ingress-Path", tc.prefix)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(resp.Body)
+		var endpoint string
+		for endpoint == "" {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the SSE stream: %v", err)
+			}
+			if d, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok {
+				endpoint = d
+			}
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(endpoint, tc.want) {
+			t.Errorf("prefix %q: endpoint %q; want it to start with %q", tc.prefix, endpoint, tc.want)
+		}
+	}
+}
+
+// TestErrorsAreJSON answers the requests the SDK refuses with JSON-RPC
+// error bodies, not plain text.
+func TestErrorsAreJSON(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	for _, tc := range []struct {
+		name, method, sid, ctype, accept string
+		status, code                     int
+	}{
+		{"unknown session", http.MethodPost, "NOSUCHSESSION", "application/json", "application/json, text/event-stream", 404, -31011},
+		{"wrong content type", http.MethodPost, "", "text/plain", "application/json, text/event-stream", 415, -32600},
+		{"no event-stream in Accept", http.MethodPost, "", "application/json", "application/json", 400, -32600},
+		{"PUT", http.MethodPut, "", "application/json", "application/json, text/event-stream", 405, -32601},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, s.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+			req.Header.Set("Content-Type", tc.ctype)
+			req.Header.Set("Accept", tc.accept)
+			if tc.sid != "" {
+				req.Header.Set("Mcp-Session-Id", tc.sid)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Error struct {
+					Code    int    `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			data, _ := io.ReadAll(resp.Body)
+			if err := json.Unmarshal(data, &body); err != nil || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("%s, %q: body %q is not a JSON-RPC error: %v", resp.Status, resp.Header.Get("Content-Type"), data, err)
+			}
+			if resp.StatusCode != tc.status || body.Error.Code != tc.code || body.Error.Message == "" {
+				t.Errorf("got %d %+v; want %d with code %d and a message", resp.StatusCode, body.Error, tc.status, tc.code)
+			}
+		})
+	}
+}

@@ -106,7 +106,7 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
 	}
 	ss, _ := req.GetSession().(*mcp.ServerSession)
-	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss)}
+	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss), Client: principal(req)}
 	if len(p.Meta) > 0 {
 		br.Meta, _ = json.Marshal(p.Meta)
 	}
@@ -259,4 +259,12 @@ func roundParams(p mcp.Params) (state string, responses mcp.InputResponseMap, pl
 		return p.RequestState, p.InputResponses, &c
 	}
 	return "", nil, p
+}
+
+// principal is who made a request, as Config.Identity named them.
+func principal(req mcp.Request) string {
+	if extra := req.GetExtra(); extra != nil && extra.TokenInfo != nil {
+		return extra.TokenInfo.UserID
+	}
+	return ""
 }

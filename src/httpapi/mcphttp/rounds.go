@@ -31,6 +31,10 @@ const (
 	roundKeep  = time.Minute           // a finished call's result waits this long for its retry
 )
 
+// errShutdown is the error a child's parked request gets when the bridge
+// stops.
+var errShutdown = &mcpconn.RPCError{Code: -32603, Message: "the bridge is shutting down; no client input will come"}
+
 // errNoRoom is the error a child's request gets when too many calls are
 // parked.
 var errNoRoom = &mcpconn.RPCError{Code: -32603, Message: "the bridge has too many calls waiting for client input"}
@@ -126,12 +130,16 @@ func (h *Handler) ask(ctx context.Context, r *round, method string, params json.
 	case r.asks <- a:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-h.closing:
+		return nil, errShutdown
 	}
 	select {
 	case rep := <-a.reply:
 		return rep.raw, rep.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-h.closing:
+		return nil, errShutdown
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strings"
 	"sync"
@@ -157,7 +158,7 @@ func (c *loadClient) one(ctx context.Context, rng *rand.Rand, fromFault bool, ro
 // the same request_id.
 func retriable(kind string) bool {
 	switch kind {
-	case "outcome_unknown", "timeout", "unavailable", "unanswered", "transport":
+	case "outcome_unknown", "timeout", "unavailable", "unanswered", "closed_idle":
 		return true
 	}
 	return false
@@ -181,7 +182,19 @@ func (c *loadClient) post(ctx context.Context, body []byte, id, want string) (ki
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.b.token)
+	var idle, answered atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn:              func(i httptrace.GotConnInfo) { idle.Store(i.WasIdle) },
+		GotFirstResponseByte: func() { answered.Store(true) },
+	}))
 	resp, err := c.http.Do(req)
+	if err != nil && idle.Load() && !answered.Load() && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		// The bridge closed a kept-alive connection as the request went
+		// out on it, as an HTTP/1.1 server may when idle or stopping: a
+		// client cannot tell whether it was read (for writes, the marker
+		// can), and must retry on a new connection.
+		return "closed_idle", err.Error()
+	}
 	if err != nil {
 		return transportKind(ctx, err), err.Error()
 	}

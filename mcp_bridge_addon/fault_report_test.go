@@ -6,6 +6,7 @@ package main
 // the fake Home Assistant executed, the bridge's resources, and the report.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -138,7 +139,8 @@ func (r *faultRow) fail(format string, args ...any) {
 
 // notApplied are the kinds that tell the client its write did not happen.
 var notApplied = map[string]bool{"queue_full": true, "breaker_open": true, "rate_limited": true,
-	"shutting_down": true, "timeout_not_applied": true, "invalid_params": true, "parse_error": true, "refused": true}
+	"shutting_down": true, "timeout_not_applied": true, "invalid_params": true, "parse_error": true, "refused": true,
+	"closed_idle": true}
 
 // count fills the row from the load's outcomes and Home Assistant's log.
 func (r *faultRow) count(f *faultEnv) {
@@ -155,6 +157,7 @@ func (r *faultRow) count(f *faultEnv) {
 	defer func() {
 		if r.errExecuted > 0 {
 			f.note("%d writes answered a tool error were executed", r.errExecuted)
+			slices.Reverse(f.notes[len(f.notes)-2:]) // the count before its example
 		}
 	}()
 	for _, o := range outs {
@@ -185,7 +188,7 @@ func (r *faultRow) count(f *faultEnv) {
 		if executed[marker] > 0 && slices.Contains(kinds, "tool_error") && !slices.Contains(kinds, "ok") {
 			r.errExecuted++ // a failure the client may retry: reported in the notes
 			if r.errExecuted == 1 {
-				f.note("executed write %s was answered %.300s", marker, toolErr[marker])
+				f.note("e.g. %s: %.80s", marker, toolText(toolErr[marker]))
 			}
 		}
 		n := executed[marker]
@@ -204,7 +207,7 @@ func (r *faultRow) count(f *faultEnv) {
 }
 
 // transportKinds are outcomes without an answer from the bridge.
-var transportKinds = map[string]bool{"unanswered": true, "refused": true, "client_gone": true, "client_bug": true}
+var transportKinds = map[string]bool{"unanswered": true, "refused": true, "client_gone": true, "client_bug": true, "closed_idle": true}
 
 // assert checks the invariants every scenario shares.
 func (r *faultRow) assert(t *testing.T, sc scenario) {
@@ -223,6 +226,9 @@ func (r *faultRow) assert(t *testing.T, sc scenario) {
 		if strings.HasPrefix(k, "bad_answer") || strings.HasPrefix(k, "error_") {
 			r.fail("%d answers of kind %s", n, k)
 		}
+	}
+	if n := r.kinds["closed_idle"]; n > 0 && !sc.stops {
+		r.fail("the bridge closed %d kept-alive connections as requests went out on them", n)
 	}
 	if !sc.stops {
 		switch {
@@ -302,4 +308,17 @@ func printReport(w io.Writer, took time.Duration) {
 		fmt.Fprintf(w, "  %s: %s\n", r.name, r.fault)
 	}
 	fmt.Fprintln(w, ")")
+}
+
+// toolText returns the text of a tool error's answer.
+func toolText(raw string) string {
+	var a rpcAnswer
+	if json.Unmarshal([]byte(raw), &a) != nil || a.Result == nil {
+		return raw
+	}
+	var text strings.Builder
+	for _, c := range a.Result.Content {
+		text.WriteString(c.Text)
+	}
+	return text.String()
 }

@@ -77,8 +77,9 @@ func (t *tally) recoveredAt(end time.Time) (at time.Time, ok bool) {
 		if o.kind != "ok" || o.fromFault || o.start.Before(end) {
 			continue
 		}
-		if f, seen := first[o.op]; !seen || o.end.Before(f) {
-			first[o.op] = o.end
+		op := strings.TrimSuffix(o.op, "/mcp")
+		if f, seen := first[op]; !seen || o.end.Before(f) {
+			first[op] = o.end
 		}
 	}
 	if len(first) < 1+len(writeServices) {
@@ -98,6 +99,10 @@ type loadClient struct {
 	http   *http.Client
 	prefix string // request_id prefix, unique per scenario
 	tally  *tally
+	// mcp sends the calls as stateless MCP over HTTP (POST /mcp,
+	// 2026-07-28) instead of the REST API; they carry no request_id,
+	// which MCP has not, so a failed write is not repeated.
+	mcp bool
 }
 
 // newLoadClient returns a client whose connections come from local, if
@@ -148,7 +153,7 @@ func (c *loadClient) one(ctx context.Context, rng *rand.Rand, fromFault bool, ro
 	ws := writeServices[role-roleFaultWrite]
 	args := map[string]any{"domain": ws.domain, "service": ws.service, "data": map[string]any{"message": id}}
 	o := c.send(ctx, outcome{op: ws.domain, marker: id, fromFault: fromFault}, "call_service", args, id, ws.domain+"."+ws.service)
-	if retriable(o.kind) && ctx.Err() == nil {
+	if retriable(o.kind) && ctx.Err() == nil && !c.mcp {
 		time.Sleep(50 * time.Millisecond)
 		c.send(ctx, outcome{op: ws.domain, marker: id, retry: true, fromFault: fromFault}, "call_service", args, id, ws.domain+"."+ws.service)
 	}
@@ -168,17 +173,41 @@ func retriable(kind string) bool {
 // successful answer's text.
 func (c *loadClient) send(ctx context.Context, o outcome, tool string, args map[string]any, id, want string) outcome {
 	body, _ := json.Marshal(map[string]any{"name": tool, "arguments": args, "request_id": id})
+	if c.mcp {
+		o.op += "/mcp"
+		body, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{
+			"name": tool, "arguments": args, "_meta": map[string]any{
+				"io.modelcontextprotocol/protocolVersion":    "2026-07-28",
+				"io.modelcontextprotocol/clientCapabilities": map[string]any{},
+			}}})
+	}
 	o.start = time.Now()
-	o.kind, o.detail = c.post(ctx, body, id, want)
+	o.kind, o.detail = c.postTo(ctx, body, id, want, tool)
 	o.end = time.Now()
 	c.tally.add(o)
 	return o
 }
 
 func (c *loadClient) post(ctx context.Context, body []byte, id, want string) (kind, detail string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.b.base+"/mcp/tools/call", bytes.NewReader(body))
+	return c.postTo(ctx, body, id, want, "")
+}
+
+// postTo sends body to the REST API, or to /mcp when c.mcp (tool is then
+// the Mcp-Name header).
+func (c *loadClient) postTo(ctx context.Context, body []byte, id, want, tool string) (kind, detail string) {
+	path := "/mcp/tools/call"
+	if c.mcp {
+		path = "/mcp"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.b.base+path, bytes.NewReader(body))
 	if err != nil {
 		return "client_bug", err.Error()
+	}
+	if c.mcp {
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", tool)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.b.token)
@@ -203,11 +232,26 @@ func (c *loadClient) post(ctx context.Context, body []byte, id, want string) (ki
 	if err != nil {
 		return transportKind(ctx, err), err.Error()
 	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		raw = lastEvent(raw)
+	}
 	kind = classifyAnswer(resp.StatusCode, raw, id, want)
 	if kind != "ok" {
 		detail = string(raw)
 	}
 	return kind, detail
+}
+
+// lastEvent returns the data of the last event of an event stream: the
+// answer, after any notifications.
+func lastEvent(stream []byte) []byte {
+	var last []byte
+	for line := range strings.Lines(string(stream)) {
+		if d, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "data: "); ok && strings.TrimSpace(d) != "" {
+			last = []byte(d)
+		}
+	}
+	return last
 }
 
 // transportKind names a failure to get an answer: the client leaving
@@ -289,6 +333,7 @@ func runLoad(ctx context.Context, b *bridgeProc, prefix string, workers int, thi
 	var wg sync.WaitGroup
 	for w := range workers {
 		c := newLoadClient(b, fmt.Sprintf("%s-w%d", prefix, w), net.IPv4(127, 0, 1, byte(10+w)), tl)
+		c.mcp = w/anyRole%4 == 3 // a quarter of each role's workers speak MCP over HTTP
 		rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 		wg.Go(func() {
 			defer c.close()

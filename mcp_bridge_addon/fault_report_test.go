@@ -119,6 +119,7 @@ type faultRow struct {
 	injected    map[string]int // the fault injectors' own requests, by kind
 	unanswered  int            // sent and never answered (load and injectors)
 	writes      int            // distinct writes (markers) of the load
+	mcp, mcpOK  int            // requests of the load over MCP over HTTP (/mcp), and those ok
 	double      int            // writes Home Assistant executed more than once
 	phantom     int            // writes reported done that Home Assistant never executed
 	hidden      int            // writes reported not applied that Home Assistant executed
@@ -155,6 +156,7 @@ func (r *faultRow) count(f *faultEnv) {
 	told := map[string][]string{}  // marker -> kinds
 	toolErr := map[string]string{} // marker -> a tool error's answer
 	defer func() {
+		f.notes = append([]string{fmt.Sprintf("/mcp ok %d/%d", r.mcpOK, r.mcp)}, f.notes...)
 		if r.errExecuted > 0 {
 			f.note("%d writes answered a tool error were executed", r.errExecuted)
 			slices.Reverse(f.notes[len(f.notes)-2:]) // the count before its example
@@ -170,6 +172,12 @@ func (r *faultRow) count(f *faultEnv) {
 		if o.fromFault {
 			r.injected[o.kind]++
 		} else {
+			if strings.HasSuffix(o.op, "/mcp") {
+				r.mcp++
+				if o.kind == "ok" {
+					r.mcpOK++
+				}
+			}
 			r.requests++
 			r.kinds[o.kind]++
 			if !transportKinds[o.kind] {

@@ -93,8 +93,9 @@ const maxHealthyLatency = time.Second
 func checkHealthyDomain(t *testing.T, f *faultEnv, r *faultRow) {
 	outs := map[string][]outcome{}
 	for _, o := range f.tally.snapshot() {
-		if !o.fromFault && !o.retry && !o.start.Before(f.start) && o.start.Before(f.end) && o.op != faultDomain {
-			outs[o.op] = append(outs[o.op], o)
+		op := strings.TrimSuffix(o.op, "/mcp")
+		if !o.fromFault && !o.retry && !o.start.Before(f.start) && o.start.Before(f.end) && op != faultDomain {
+			outs[op] = append(outs[op], o)
 		}
 	}
 	for _, op := range []string{healthyDomain, "read"} {

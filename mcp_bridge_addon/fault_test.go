@@ -183,7 +183,20 @@ func runScenario(t *testing.T, sc scenario) {
 	} else {
 		r.after = settle(t, f.b, before)
 		kids := children(t, f.b.cmd.Process.Pid)
+		var grandkids []int // the real children behind the misbehaving ones
+		for _, k := range kids {
+			grandkids = append(grandkids, children(t, k)...)
+		}
 		f.b.stopAndCheckChildren(t, kids)
+		for _, pid := range grandkids {
+			for deadline := time.Now().Add(5 * time.Second); processAlive(pid); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					r.fail("process %d, child of a child, still runs after the bridge exited", pid)
+					syscall.Kill(pid, syscall.SIGKILL)
+					break
+				}
+			}
+		}
 	}
 	if sc.check != nil {
 		sc.check(t, f, r)

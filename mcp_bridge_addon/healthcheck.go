@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,10 +16,15 @@ import (
 // healthcheckTimeout stays under the Dockerfile HEALTHCHECK's 5 s timeout.
 const healthcheckTimeout = 4 * time.Second
 
-// runHealthcheck asks the local bridge's health endpoint and exits 0 on 200,
-// 1 otherwise. It reads the same configuration as serve, so it probes the
-// port and path that serve listens on, but it does not need Home Assistant
-// to be configured.
+// runHealthcheck asks the local bridge's health endpoint and exits 0 when
+// the bridge answers it, healthy or not, and 1 when it does not answer. It
+// is the container's health check, which the Supervisor's watchdog acts on
+// by restarting the add-on: a restart cannot mend Home Assistant being
+// restarted or updated, or a circuit breaker waiting to close, so only the
+// bridge itself not answering counts. /health keeps reporting those
+// dependencies (503) for monitoring. It reads the same configuration as
+// serve, so it probes the port and path that serve listens on, but it does
+// not need Home Assistant to be configured.
 func runHealthcheck(args []string, stdout, stderr io.Writer, env environment) int {
 	fv, err := parseFlags("healthcheck", args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -42,12 +48,26 @@ func runHealthcheck(args []string, stdout, stderr io.Writer, env environment) in
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "unhealthy: %s answered %s: %s\n", url, resp.Status, body)
-		return exitFailed
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		fmt.Fprintf(stdout, "healthy: %s\n", body)
+		return exitOK
+	case resp.StatusCode == http.StatusServiceUnavailable && isHealthReport(body):
+		fmt.Fprintf(stdout, "running, a dependency is down (not a reason to restart): %s\n", body)
+		return exitOK
 	}
-	fmt.Fprintf(stdout, "healthy: %s\n", body)
-	return exitOK
+	fmt.Fprintf(stderr, "unhealthy: %s answered %s: %s\n", url, resp.Status, body)
+	return exitFailed
+}
+
+// isHealthReport reports whether body is the bridge's own /health answer,
+// rather than something else answering on its port.
+func isHealthReport(body []byte) bool {
+	var h struct {
+		Status       string          `json:"status"`
+		Dependencies json.RawMessage `json:"dependencies"`
+	}
+	return json.Unmarshal(body, &h) == nil && h.Status != "" && len(h.Dependencies) > 0
 }
 
 // probeHost is where the bridge can be reached from inside its own

@@ -780,3 +780,36 @@ func TestCIRunsReadmeTestCommand(t *testing.T) {
 		t.Errorf(".ci/run ends with %q; want the README test command %q", last, testCmd)
 	}
 }
+
+// TestAppArmorProfile checks that apparmor.txt parses with the real
+// AppArmor parser (Debian's apparmor package; -Q parses without loading it
+// into a kernel) and keeps the bridge in a profile of its own.
+func TestAppArmorProfile(t *testing.T) {
+	parser, err := exec.LookPath("apparmor_parser")
+	if err != nil {
+		parser = "/usr/sbin/apparmor_parser"
+		if _, err := os.Stat(parser); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("apparmor_parser not found (CI is set): install Debian's apparmor package")
+			}
+			t.Skip("apparmor_parser not found: install Debian's apparmor package to check apparmor.txt")
+		}
+	}
+	out, err := exec.Command(parser, "-Q", "-K", filepath.Join(repoRoot, "apparmor.txt")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("apparmor_parser refuses apparmor.txt: %v\n%s", err, out)
+	}
+	profile, err := os.ReadFile(filepath.Join(repoRoot, "apparmor.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"profile mcp_bridge flags=",                        // the Supervisor loads it under the slug
+		"/usr/bin/mcp_bridge_addon cx -> mcp_bridge_addon", // the bridge runs confined
+		"/usr/bin/mcp_bridge_addon mrix",                   // its MCP server processes are itself
+	} {
+		if !strings.Contains(string(profile), want) {
+			t.Errorf("apparmor.txt lacks %q", want)
+		}
+	}
+}

@@ -89,9 +89,8 @@ type Bridge struct {
 	started time.Time
 
 	listeners listeners
-
-	aborted context.Context // cancelled when a stop aborts the running calls
-	abort   context.CancelFunc
+	aborted   context.Context // cancelled when a stop aborts the running calls
+	abort     context.CancelFunc
 }
 
 // New builds a Bridge and its queue from cfg. It starts nothing; see Run.

@@ -8,3 +8,8 @@ type ClientError = apiError
 // errors for every protocol this server speaks (the REST API here, MCP over
 // HTTP in package mcphttp), so that a failure reads the same on each.
 func Classify(err error) ClientError { return classify(err) }
+
+// BodyError turns an error met while reading a request body into the one
+// Classify maps to what the client sees: 413 past the size limit, 408 past
+// the server's body read timeout, 400 for a malformed body.
+func BodyError(err error) error { return bodyReadError(err) }

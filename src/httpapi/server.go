@@ -65,6 +65,11 @@ type Config struct {
 	// behind the authentication middleware.
 	Routes func(api *gin.RouterGroup)
 
+	// IngressRoutes, if set, registers extra routes on the Ingress port,
+	// behind its address check. Home Assistant has authenticated the user
+	// there; IngressUser names them.
+	IngressRoutes func(g *gin.RouterGroup)
+
 	// BodyReadTimeout bounds the time a request body may take to arrive
 	// after its headers; a request past it is answered 408 and its
 	// connection closed. It is a read deadline only: answers (event
@@ -75,11 +80,6 @@ type Config struct {
 	// request is answered 431 with a JSON error. If zero, defaults to
 	// 32 KiB. (net/http answers 431 in plain text past 1 MiB.)
 	MaxHeaderBytes int
-
-	// IngressRoutes, if set, registers extra routes on the Ingress port,
-	// behind its address check. Home Assistant has authenticated the user
-	// there; IngressUser names them.
-	IngressRoutes func(g *gin.RouterGroup)
 
 	// ShutdownTimeout bounds the graceful shutdown in Run. If zero, defaults
 	// to 10s; connections still open then are closed.
@@ -206,10 +206,10 @@ func (s *Server) newIngressEngine() *gin.Engine {
 	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback), markIngress)
 	e.GET("/", s.handleStatusPage)
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
-	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	if s.cfg.IngressRoutes != nil {
 		s.cfg.IngressRoutes(e.Group("/"))
 	}
+	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	return e
 }
 

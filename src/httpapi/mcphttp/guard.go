@@ -20,17 +20,14 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
 )
 
-// JSON-RPC codes of the errors this package answers before the SDK sees a
-// request. The bridge's own codes (outside JSON-RPC's and MCP's reserved
-// ranges) come from httpapi.
-const (
-	codeParseError     = -32700
-	codeInvalidRequest = -32600
-)
+// codeInvalidRequest is JSON-RPC's code for a request it cannot take. The
+// bridge's own codes (outside JSON-RPC's and MCP's reserved ranges) come
+// from httpapi.
+const codeInvalidRequest = -32600
 
 // guard wraps serve with what every MCP request meets first: the Origin
-// check and CORS, the body's size, read deadline and nesting limits, the
-// session owner, unbuffered event streams, and the server being ready.
+// check and CORS, the body's size and nesting limits, the session owner,
+// unbuffered event streams, JSON errors, and the server being ready.
 func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.checkOrigin(w, r) {
@@ -97,29 +94,24 @@ func localOrigin(origin string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Errors of a request body, before the SDK sees it.
-var (
-	errTooLarge = errors.New("request body too large")
-	errBody     = errors.New("cannot read the request body")
-)
+// errTooLarge is the error of a body over MaxBodyBytes.
+var errTooLarge = errors.New("request body too large")
 
-// readBody reads a POST body within MaxBodyBytes and BodyTimeout, refuses
-// one nested deeper than MaxDepth, and puts it back for the SDK.
+// readBody reads a POST body within MaxBodyBytes (the server bounds the
+// time it may take to arrive), refuses one nested deeper than MaxDepth, and
+// puts it back for the SDK.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) error {
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout)) // not every writer supports it; the server's own timeouts remain
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		// The rest of the body will not be read: close the connection
-		// after the answer rather than wait for it (the deadline stays).
+		// after the answer rather than wait for it.
 		w.Header().Set("Connection", "close")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fmt.Errorf("%w: the limit is %d bytes", errTooLarge, h.cfg.MaxBodyBytes)
 		}
-		return fmt.Errorf("%w: %v", errBody, err)
+		return httpapi.BodyError(err)
 	}
-	_ = rc.SetReadDeadline(time.Time{})
 	if err := jsonlimit.Check(data, h.cfg.MaxDepth); err != nil {
 		return err
 	}
@@ -133,10 +125,10 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeJSONError(w, http.StatusRequestEntityTooLarge, httpapi.CodeTooLarge, err.Error(), 0)
-	case errors.Is(err, errBody):
-		writeJSONError(w, http.StatusBadRequest, codeParseError, err.Error(), 0)
 	case errors.Is(err, jsonlimit.ErrTooDeep):
 		writeJSONError(w, http.StatusBadRequest, codeInvalidRequest, err.Error(), 0)
+	case errors.Is(err, errTooManySessions):
+		writeJSONError(w, http.StatusServiceUnavailable, httpapi.CodeQueueFull, err.Error(), 5*time.Second)
 	default:
 		e := httpapi.Classify(err)
 		if errors.Is(err, bridge.ErrUnavailable) {

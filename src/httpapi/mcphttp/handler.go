@@ -33,10 +33,10 @@ type Core interface {
 // Defaults of Config.
 const (
 	DefaultMaxBodyBytes   = 1 << 20
-	DefaultBodyTimeout    = 10 * time.Second
 	DefaultKeepAlive      = 15 * time.Second
 	DefaultSessionTimeout = time.Hour
 	DefaultStartTimeout   = 10 * time.Second
+	DefaultMaxSessions    = 1000
 )
 
 // Config configures a Handler. Core is required.
@@ -62,8 +62,6 @@ type Config struct {
 	// MaxDepth bounds the JSON nesting of a POST body. If zero,
 	// jsonlimit.DefaultMaxDepth.
 	MaxDepth int
-	// BodyTimeout bounds the reading of a POST body. If zero, 10s.
-	BodyTimeout time.Duration
 	// KeepAlive is the interval of SSE comment lines on otherwise quiet
 	// event streams, so that proxies (Home Assistant's ingress, nginx) keep
 	// them open and unbuffered. If zero, 15s.
@@ -71,6 +69,9 @@ type Config struct {
 	// SessionTimeout closes a Streamable HTTP session unused this long. If
 	// zero, 1h.
 	SessionTimeout time.Duration
+	// MaxSessions bounds the sessions open at once (Streamable HTTP and
+	// SSE together); a client opening one more gets 503. If zero, 1000.
+	MaxSessions int
 	// StartTimeout bounds the wait for a first child (whose capabilities
 	// the bridge declares) on the first request. If zero, 10s.
 	StartTimeout time.Duration
@@ -112,15 +113,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Core == nil {
 		return nil, errors.New("mcphttp: Config.Core is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.BodyTimeout < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 || cfg.MaxSessions < 0 {
 		return nil, errors.New("mcphttp: limits must not be negative")
 	}
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDepth, jsonlimit.DefaultMaxDepth)
-	setDefault(&cfg.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&cfg.KeepAlive, DefaultKeepAlive)
 	setDefault(&cfg.SessionTimeout, DefaultSessionTimeout)
 	setDefault(&cfg.StartTimeout, DefaultStartTimeout)
+	setDefault(&cfg.MaxSessions, DefaultMaxSessions)
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}
@@ -137,6 +138,10 @@ func setDefault[T comparable](v *T, d T) {
 // Streamable returns the Streamable HTTP handler, for /mcp.
 func (h *Handler) Streamable() http.Handler {
 	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkRoom(r, false); err != nil {
+			writeError(w, err)
+			return
+		}
 		if modernEra(r) {
 			if callsTool(r) {
 				h.syncTools(r.Context())
@@ -152,6 +157,10 @@ func (h *Handler) Streamable() http.Handler {
 // whose first event names the URL to POST messages to (/sse?sessionid=…).
 func (h *Handler) SSE() http.Handler {
 	return h.guard(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkRoom(r, true); err != nil {
+			writeError(w, err)
+			return
+		}
 		if p := r.Header.Get("X-Ingress-Path"); h.cfg.IngressPath && validPrefix(p) {
 			r.URL.Path = p + r.URL.Path // the SDK announces the endpoint relative to it
 		}
@@ -316,4 +325,30 @@ func modernEra(r *http.Request) bool {
 	}
 	body, ok := r.Body.(*bodyReader)
 	return ok && bytes.Contains(body.data, []byte(`"io.modelcontextprotocol/protocolVersion"`))
+}
+
+// errTooManySessions refuses a new session when MaxSessions are open.
+var errTooManySessions = errors.New("too many MCP sessions are open; close unused ones or retry later")
+
+// checkRoom refuses a request that would open a session when MaxSessions
+// are open: an SSE stream, or a request without a session id in the
+// session era. Sessions end on DELETE, when their stream closes, or after
+// SessionTimeout unused.
+func (h *Handler) checkRoom(r *http.Request, sse bool) error {
+	opens := sse && r.Method == http.MethodGet ||
+		!sse && r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" && !modernEra(r)
+	if !opens {
+		return nil
+	}
+	h.mu.Lock()
+	s := h.server
+	h.mu.Unlock()
+	n := 0
+	for range s.Sessions() {
+		n++
+	}
+	if n >= h.cfg.MaxSessions {
+		return errTooManySessions
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -146,26 +145,6 @@ func TestGuard(t *testing.T) {
 	}
 }
 
-// TestSlowBody answers a client whose body never arrives once the body
-// timeout passes, instead of holding the connection.
-func TestSlowBody(t *testing.T) {
-	s := newStack(t, stackOptions{cfg: mcphttp.Config{BodyTimeout: 200 * time.Millisecond}})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{")
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer to a stalled body: %v", err)
-	}
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("stalled body: %s; want 400", resp.Status)
-	}
-}
-
 // TestSessionOwner refuses a session id presented by another principal.
 func TestSessionOwner(t *testing.T) {
 	s := newStack(t, stackOptions{cfg: mcphttp.Config{Identity: func(r *http.Request) string { return r.Header.Get("X-Test-User") }}})
@@ -290,4 +269,26 @@ func TestErrorsAreJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMaxSessions refuses a session past the limit with 503, and takes one
+// again once a session ends.
+func TestMaxSessions(t *testing.T) {
+	s := newStack(t, stackOptions{cfg: mcphttp.Config{MaxSessions: 2}})
+	a := initialize(t, s, "2025-11-25", nil)
+	initialize(t, s, "2025-11-25", nil)
+	resp := do(t, s, http.MethodPost, "", "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`, nil)
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !json.Valid(data) {
+		t.Errorf("a third session: %s %s; want 503 with Retry-After and a JSON error", resp.Status, data)
+	}
+	// A stateless 2026-07-28 request opens no session: it is served.
+	body := post(t, s, "", "2026-07-28", modernCall(2, "test_simple_text", ""), map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "test_simple_text"})
+	if !bytes.Contains(body, []byte("simple text")) {
+		t.Errorf("a stateless call at the session limit: %s", body)
+	}
+	resp = do(t, s, http.MethodDelete, a, "2025-11-25", "", nil)
+	resp.Body.Close()
+	initialize(t, s, "2025-11-25", nil) // fails the test unless there is room again
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
@@ -67,9 +68,16 @@ type subscriptions struct {
 	byURI map[string]map[*mcp.ServerSession]bool
 }
 
+// maxSubscribed bounds the resources subscribed to at once, over every
+// client: each costs a subscription in a child.
+const maxSubscribed = 10000
+
+// errTooManySubscriptions refuses a subscription past maxSubscribed.
+var errTooManySubscriptions = &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "too many resources are subscribed to; unsubscribe from some first"}
+
 // change records that ss subscribes (on) or unsubscribes from uri and
 // reports whether the children must hear of it.
-func (s *subscriptions) change(uri string, ss *mcp.ServerSession, on bool) bool {
+func (s *subscriptions) change(uri string, ss *mcp.ServerSession, on bool) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byURI == nil {
@@ -78,26 +86,51 @@ func (s *subscriptions) change(uri string, ss *mcp.ServerSession, on bool) bool 
 	set := s.byURI[uri]
 	if on {
 		if set == nil {
+			if len(s.byURI) >= maxSubscribed {
+				return false, errTooManySubscriptions
+			}
 			set = make(map[*mcp.ServerSession]bool)
 			s.byURI[uri] = set
 		}
 		set[ss] = true
-		return len(set) == 1
+		return len(set) == 1, nil
 	}
 	if !set[ss] {
-		return false
+		return false, nil
 	}
 	delete(set, ss)
 	if len(set) == 0 {
 		delete(s.byURI, uri)
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
+}
+
+// prune forgets the sessions that have ended and returns the resources
+// no session is subscribed to any more.
+func (s *subscriptions) prune(live map[*mcp.ServerSession]bool) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gone []string
+	for uri, set := range s.byURI {
+		for ss := range set {
+			if !live[ss] {
+				delete(set, ss)
+			}
+		}
+		if len(set) == 0 {
+			delete(s.byURI, uri)
+			gone = append(gone, uri)
+		}
+	}
+	return gone
 }
 
 func (h *Handler) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
-	if !h.subs.change(req.Params.URI, req.Session, true) {
-		return nil
+	h.pruneSubscriptions(ctx)
+	first, err := h.subs.change(req.Params.URI, req.Session, true)
+	if err != nil || !first {
+		return err
 	}
 	if err := h.relaySubscription(ctx, "resources/subscribe", req.Params, req.Session); err != nil {
 		h.subs.change(req.Params.URI, req.Session, false)
@@ -107,7 +140,7 @@ func (h *Handler) subscribe(ctx context.Context, req *mcp.SubscribeRequest) erro
 }
 
 func (h *Handler) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
-	if !h.subs.change(req.Params.URI, req.Session, false) {
+	if last, _ := h.subs.change(req.Params.URI, req.Session, false); !last {
 		return nil
 	}
 	return h.relaySubscription(ctx, "resources/unsubscribe", req.Params, req.Session)
@@ -122,4 +155,22 @@ func (h *Handler) relaySubscription(ctx context.Context, method string, params a
 		return rpcError(err)
 	}
 	return nil
+}
+
+// pruneSubscriptions drops the subscriptions of sessions that ended
+// without unsubscribing, and unsubscribes the children from what no one
+// follows any more.
+func (h *Handler) pruneSubscriptions(ctx context.Context) {
+	h.mu.Lock()
+	s := h.server
+	h.mu.Unlock()
+	live := make(map[*mcp.ServerSession]bool)
+	for ss := range s.Sessions() {
+		live[ss] = true
+	}
+	for _, uri := range h.subs.prune(live) {
+		if err := h.relaySubscription(ctx, "resources/unsubscribe", &mcp.UnsubscribeParams{URI: uri}, nil); err != nil {
+			h.log.Debug().Err(err).Str("uri", uri).Msg("unsubscribing a child from a resource no client follows")
+		}
+	}
 }

@@ -1,10 +1,13 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -17,14 +20,24 @@ import (
 // the request's own stream, sampling, elicitation and roots requests as
 // requests to the client. ctx is the SDK's request context: it tells the
 // SDK which request (and so which stream) a message relates to.
-func (h *Handler) route(ctx context.Context, ss *mcp.ServerSession) context.Context {
+//
+// The child's notifications are read on the goroutine that reads the
+// child, which must never wait for a client: they go through a bounded
+// queue (an overflow drops progress and log messages, which are advice),
+// and finish waits, at most notifyTimeout, until the queue is delivered,
+// so that the result follows them. Call finish once the call has ended.
+func (h *Handler) route(ctx context.Context, ss *mcp.ServerSession) (rctx context.Context, finish func()) {
 	if ss == nil {
-		return ctx
+		return ctx, func() {}
 	}
+	q := newNotifyQueue(notifyQueueSize)
 	return mcpconn.WithHandlers(ctx, &mcpconn.Handlers{
 		Exclusive: answersRequests(ss),
 		Notification: func(method string, params json.RawMessage) {
-			h.toClient(ctx, ss, method, params)
+			params = bytes.Clone(params) // the reader reuses its buffer
+			if !q.push(func() { h.toClient(ctx, ss, method, params) }) {
+				h.log.Debug().Str("method", method).Msg("a slow client: dropped a notification about its call")
+			}
 		},
 		Request: func(cctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 			// The SDK needs ctx's values; the child may cancel through cctx.
@@ -34,7 +47,64 @@ func (h *Handler) route(ctx context.Context, ss *mcp.ServerSession) context.Cont
 			defer stop()
 			return askClient(rctx, ss, method, params)
 		},
-	})
+	}), q.finish
+}
+
+// notifyQueueSize bounds the notifications of one call waiting for its
+// client.
+const notifyQueueSize = 64
+
+// notifyQueue delivers notifications to a client in order, on a goroutine
+// of its own that ends with finish. It is safe for concurrent use.
+type notifyQueue struct {
+	mu     sync.Mutex // guards closed and sends on ch
+	closed bool
+	ch     chan func()
+	done   chan struct{}
+}
+
+func newNotifyQueue(size int) *notifyQueue {
+	q := &notifyQueue{ch: make(chan func(), size), done: make(chan struct{})}
+	go func() {
+		defer close(q.done)
+		for f := range q.ch {
+			f()
+		}
+	}()
+	return q
+}
+
+// push queues f, or reports false when the queue is full or finished (a
+// message the child sent as the call ended).
+func (q *notifyQueue) push(f func()) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	select {
+	case q.ch <- f:
+		return true
+	default:
+		return false
+	}
+}
+
+// finish ends the queue and waits, at most notifyTimeout, for what it
+// holds to be delivered.
+func (q *notifyQueue) finish() {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
+	}
+	q.mu.Unlock()
+	t := time.NewTimer(notifyTimeout)
+	defer t.Stop()
+	select {
+	case <-q.done:
+	case <-t.C: // a stuck client; the goroutine ends with its write
+	}
 }
 
 // answersRequests reports whether the client declared it can answer a

@@ -86,6 +86,10 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
+// eventQueueSize bounds the children's notifications for every client
+// (list changes, resource updates) waiting for slow clients.
+const eventQueueSize = 1024
+
 // Handler serves /mcp (Streamable HTTP) and /sse (HTTP+SSE). Build it with
 // New; it is safe for concurrent use.
 type Handler struct {
@@ -105,6 +109,7 @@ type Handler struct {
 	wg        sync.WaitGroup // calls running detached (rounds.go); Close waits
 	closing   chan struct{}  // closed by Close: parked calls stop waiting for input
 	closeOnce sync.Once
+	events    *notifyQueue // notifications for every client, off the children's readers
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -125,7 +130,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{})}, nil
+	return &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), events: newNotifyQueue(eventQueueSize)}, nil
 }
 
 func setDefault[T comparable](v *T, d T) {
@@ -189,6 +194,7 @@ func validPrefix(p string) bool {
 // while the bridge still runs.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.closing) })
+	defer h.events.finish()
 	h.mu.Lock()
 	if h.stopListen != nil {
 		h.stopListen()

@@ -1,6 +1,7 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,8 +23,18 @@ const notifyTimeout = 10 * time.Second
 // (Tools are mirrored instead; see toolMirror.)
 const sentinelName = "mcp-bridge.list-changed"
 
-// notify receives the children's notifications about every client.
+// notify receives the children's notifications about every client. It
+// runs on the goroutine that reads a child, which must not wait for
+// clients: delivery goes through the handler's bounded queue.
 func (h *Handler) notify(method string, params json.RawMessage) {
+	params = bytes.Clone(params)
+	if !h.events.push(func() { h.deliver(method, params) }) {
+		h.log.Warn().Str("method", method).Msg("clients are slow: dropped a notification from a child")
+	}
+}
+
+// deliver passes a child's notification to the clients concerned.
+func (h *Handler) deliver(method string, params json.RawMessage) {
 	h.mu.Lock()
 	s := h.server
 	h.mu.Unlock()

@@ -127,7 +127,9 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	case modern(ss):
 		raw, err = h.roundTrip(ctx, ss, p.RequestState, p.InputResponses, call)
 	default:
-		raw, err = call(h.route(ctx, ss))
+		rctx, finish := h.route(ctx, ss)
+		raw, err = call(rctx)
+		finish()
 	}
 	if err != nil {
 		return nil, rpcError(err)
@@ -157,7 +159,9 @@ func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, r
 	if modern(ss) && (method == "prompts/get" || method == "resources/read") {
 		raw, err = h.roundTrip(ctx, ss, state, responses, call)
 	} else {
-		raw, err = call(h.route(ctx, ss))
+		rctx, finish := h.route(ctx, ss)
+		raw, err = call(rctx)
+		finish()
 	}
 	if err != nil {
 		if modern(ss) {

@@ -1,6 +1,7 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -101,10 +102,12 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state st
 // start runs the call detached from the HTTP request, which ends at the
 // first input_required answer; the call's own timeout bounds it.
 func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, run func(context.Context) (json.RawMessage, error)) {
+	q := newNotifyQueue(notifyQueueSize) // see route
 	cctx := mcpconn.WithHandlers(context.WithoutCancel(ctx), &mcpconn.Handlers{
 		Exclusive: true,
 		Notification: func(method string, params json.RawMessage) {
-			h.toClient(ctx, ss, method, params)
+			params = bytes.Clone(params)
+			q.push(func() { h.toClient(ctx, ss, method, params) })
 		},
 		Request: func(actx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
 			return h.ask(actx, r, method, params)
@@ -114,6 +117,7 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	go func() {
 		defer h.wg.Done()
 		raw, err := run(cctx)
+		q.finish()
 		r.raw, r.err = raw, err
 		close(r.done)
 		time.AfterFunc(roundKeep, func() { h.rounds.remove(r.state) })

@@ -57,7 +57,7 @@ func faultScenarios() []scenario {
 		{name: "deep_nesting", fault: "4 clients send arguments nested 1 000 to 100 000 deep", inject: deepNesting, check: checkNoChildKilled},
 		{name: "queue_overflow", fault: "queue_max_size 32, Home Assistant 50 ms slow and 150 more clients", queueMax: 32,
 			inject: overflowQueue, check: checkQueueOverflowed},
-		{name: "rate_limit", fault: "rate limit 100/s per address; 8 clients on one address exceed it", rateLimit: 100,
+		{name: "rate_limit", fault: "rate limit 100/s per address; 50 clients on one address exceed it", rateLimit: 100,
 			inject: exceedRateLimit, check: checkRateLimited},
 		{name: "sigterm_load", fault: "SIGTERM under load", stops: true, inject: sigterm, check: checkExited},
 		{name: "sigterm_hung_writes", fault: "SIGTERM while " + faultDomain + ".create calls hang in Home Assistant", stops: true,
@@ -86,15 +86,17 @@ func refuseConnections(f *faultEnv) (end func()) {
 }
 
 // maxHealthyLatency bounds a call that a fault elsewhere should not slow.
-const maxHealthyLatency = time.Second
+const maxHealthyLatency = 2 * time.Second
 
 // checkHealthyDomain checks the bulkhead around a failing domain: writes to
-// another domain and reads sent during the fault succeeded, and quickly.
+// another domain and reads made during the fault succeeded, and quickly.
 func checkHealthyDomain(t *testing.T, f *faultEnv, r *faultRow) {
 	outs := map[string][]outcome{}
 	for _, o := range f.tally.snapshot() {
 		op := strings.TrimSuffix(o.op, "/mcp")
-		if !o.fromFault && !o.retry && !o.start.Before(f.start) && o.start.Before(f.end) && op != faultDomain {
+		// Every call that overlapped the fault, those already waiting
+		// when it began included.
+		if !o.fromFault && !o.retry && o.start.Before(f.end) && o.end.After(f.start) && op != faultDomain {
 			outs[op] = append(outs[op], o)
 		}
 	}
@@ -107,9 +109,9 @@ func checkHealthyDomain(t *testing.T, f *faultEnv, r *faultRow) {
 			slowest = max(slowest, o.end.Sub(o.start))
 		}
 		n := len(outs[op])
-		f.note("during the fault %s ok within %v: %d/%d (slowest %v)", op, maxHealthyLatency, ok, n, slowest.Round(time.Millisecond))
+		f.note("calls overlapping the fault: %s ok within %v %d/%d (slowest %v)", op, maxHealthyLatency, ok, n, slowest.Round(time.Millisecond))
 		if n == 0 || ok*10 < n*9 {
-			r.fail("during the fault only %d of %d %s calls succeeded within %v (want 90%%): %s", ok, n, op,
+			r.fail("of the %[2]d %[3]s calls made during the fault, only %[1]d succeeded within %[4]v (want 90%%): %[5]s", ok, n, op,
 				maxHealthyLatency, kindCounts(outs[op], nil))
 		}
 	}
@@ -292,7 +294,7 @@ func checkQueueOverflowed(t *testing.T, f *faultEnv, r *faultRow) {
 
 // exceedRateLimit sends calls from one address as fast as it is answered.
 func exceedRateLimit(f *faultEnv) (end func()) {
-	return injectors(f, 8, net.IPv4(127, 0, 0, 2), func(ctx context.Context, c *loadClient, rng *rand.Rand) {
+	return injectors(f, 50, net.IPv4(127, 0, 0, 2), func(ctx context.Context, c *loadClient, rng *rand.Rand) {
 		c.one(context.WithoutCancel(ctx), rng, true, anyRole)
 		sleepCtx(ctx, time.Millisecond)
 	})

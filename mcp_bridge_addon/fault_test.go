@@ -159,22 +159,7 @@ func runScenario(t *testing.T, sc scenario) {
 	f.b.waitSessions(t)
 	warmUp(t, f)
 	before := sampleResources(t, f.b)
-
-	loadCtx, stopLoad := context.WithCancel(context.Background())
-	loadDone := make(chan struct{})
-	go func() {
-		defer close(loadDone)
-		runLoad(loadCtx, f.b, sc.name, cmp.Or(sc.workers, faultWorkers), cmp.Or(sc.think, faultThink), f.tally)
-	}()
-	time.Sleep(faultWarm)
-	f.start = time.Now()
-	end := sc.inject(f)
-	time.Sleep(faultWindow)
-	end()
-	f.end = time.Now()
-	recovery, recovered := waitRecovery(f, sc)
-	stopLoad()
-	<-loadDone
+	recovery, recovered := loadWithFault(f, sc)
 
 	r := &faultRow{name: sc.name, fault: sc.fault, before: before, recovery: recovery, recovered: recovered || sc.stops}
 	r.count(f)
@@ -182,32 +167,63 @@ func runScenario(t *testing.T, sc scenario) {
 		r.after = resources{exited: true, kids: len(aliveOf(children(t, f.b.cmd.Process.Pid)))}
 	} else {
 		r.after = settle(t, f.b, before)
-		kids := children(t, f.b.cmd.Process.Pid)
-		var grandkids []int // the real children behind the misbehaving ones
-		for _, k := range kids {
-			grandkids = append(grandkids, children(t, k)...)
-		}
-		f.b.stopAndCheckChildren(t, kids)
-		for _, pid := range grandkids {
-			for deadline := time.Now().Add(5 * time.Second); processAlive(pid); time.Sleep(20 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					r.fail("process %d, child of a child, still runs after the bridge exited", pid)
-					syscall.Kill(pid, syscall.SIGKILL)
-					break
-				}
-			}
-		}
+		stopAll(f, r)
 	}
 	if sc.check != nil {
 		sc.check(t, f, r)
 	}
 	r.notes = strings.Join(f.notes, "; ")
 	r.assert(t, sc)
-	r.status = "PASS"
-	defer addRow(r)
 	if os.Getenv("MCP_BRIDGE_FAULT_LOGS") != "" {
 		t.Logf("bridge log:\n%s", f.b.stderr.String())
 	}
+	report(t, sc, r)
+}
+
+// loadWithFault runs the load, the fault in its midst, and the load again
+// until recovery; it returns the recovery time and whether it recovered.
+func loadWithFault(f *faultEnv, sc scenario) (time.Duration, bool) {
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		runLoad(loadCtx, f.b, sc.name, cmp.Or(sc.workers, faultWorkers), cmp.Or(sc.think, faultThink), f.tally)
+	}()
+	defer func() { stopLoad(); <-loadDone }()
+	time.Sleep(faultWarm)
+	f.start = time.Now()
+	end := sc.inject(f)
+	time.Sleep(faultWindow)
+	end()
+	f.end = time.Now()
+	return waitRecovery(f, sc)
+}
+
+// stopAll sends SIGTERM and checks that the bridge exits with 0 and that
+// its children, and theirs, are gone.
+func stopAll(f *faultEnv, r *faultRow) {
+	kids := children(f.t, f.b.cmd.Process.Pid)
+	var grandkids []int // the real children behind the misbehaving ones
+	for _, k := range kids {
+		grandkids = append(grandkids, children(f.t, k)...)
+	}
+	f.b.stopAndCheckChildren(f.t, kids)
+	for _, pid := range grandkids {
+		for deadline := time.Now().Add(5 * time.Second); processAlive(pid); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				r.fail("process %d, child of a child, still runs after the bridge exited", pid)
+				syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
+	}
+}
+
+// report adds the row to the report and fails the test with its problems,
+// or skips it for a known defect.
+func report(t *testing.T, sc scenario, r *faultRow) {
+	r.status = "PASS"
+	defer addRow(r)
 	if len(r.problems) == 0 {
 		return
 	}

@@ -413,8 +413,8 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
 	b.waitSessions(t)
 	kids := children(t, b.cmd.Process.Pid)
-	// Every answer of Home Assistant is now slow, but the call stays well
-	// within the stop's grace (see stop.go) even on a loaded machine.
+	// Every answer of Home Assistant is now slow (the call takes about a
+	// second), yet within the 5 s that calls get to finish on a stop.
 	ha.SetLatency(100 * time.Millisecond)
 
 	type answer struct {

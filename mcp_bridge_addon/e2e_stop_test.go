@@ -33,10 +33,20 @@ func TestServeAnswersHungWriteOnSIGTERM(t *testing.T) {
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// The client must be answered: 502 outcome unknown once the stop
+	// grace ends; or, if the child gave up on Home Assistant first (its
+	// connection looks dead when every answer hangs), the child's tool
+	// error. src/bridge's TestStopAnswersHungCallsAfterGrace covers the
+	// former deterministically.
 	a := <-done
 	e, _ := a.body["error"].(map[string]any)
 	data, _ := e["data"].(map[string]any)
-	if a.status != 502 || e["code"] != float64(-31006) || data["outcome"] != "unknown" {
+	res, _ := a.body["result"].(map[string]any)
+	switch {
+	case a.status == 502 && e["code"] == float64(-31006) && data["outcome"] == "unknown":
+	case a.status == 200 && res["isError"] == true:
+		t.Logf("the child answered a tool error first: %v", res["content"])
+	default:
 		t.Errorf("write hung at SIGTERM: %d %v, want 502 -31006 with outcome unknown", a.status, a.body)
 	}
 	b.checkExit(t, kids)

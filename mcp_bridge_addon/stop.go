@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+)
 
 // The stop budget. The Supervisor stops an add-on with SIGTERM and kills it
 // supervisorStopTimeout later (config.yaml's timeout:, 10 s when unset, as
@@ -18,7 +22,7 @@ import "time"
 // TestStopBudget keeps the sum within the Supervisor's timeout.
 const (
 	supervisorStopTimeout = 10 * time.Second
-	stopGrace             = 4 * time.Second
-	httpStopTimeout       = stopGrace + 2*time.Second
+	stopGrace             = bridge.DefaultStopGrace
+	httpStopTimeout       = stopGrace + time.Second
 	childStopStep         = 1500 * time.Millisecond
 )

@@ -77,6 +77,7 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		Priority:       p.priority,
 		Write:          p.kind == KindWrite,
 		Locks:          p.locks,
+		Group:          p.group,
 		DedupKey:       p.dedupKey,
 		IdempotencyKey: p.idemKey,
 		// The queue's ctx does not carry the caller's deadline (it is

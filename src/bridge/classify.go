@@ -22,6 +22,7 @@ type plan struct {
 	priority queue.Priority
 	timeout  time.Duration
 	locks    []string
+	group    string // the queue's bulkhead (writes: their domain)
 	dedupKey string
 	idemKey  string
 	digest   string // the call's content (tool and canonical arguments)
@@ -52,6 +53,7 @@ func (b *Bridge) makePlan(req Request, info toolInfo) (plan, error) {
 	p.callerTimeout = req.Timeout > 0 && req.Timeout < b.timeout(Request{}, pol)
 	if p.kind == KindWrite {
 		p.locks = Locks(req.Tool, args)
+		p.group = writeGroup(req.Tool, args, p.locks)
 	} else if !b.cfg.DisableDedup {
 		p.dedupKey = "read\x00" + sum
 	}
@@ -166,6 +168,23 @@ func digest(tool string, canon []byte) string {
 	in := append(append(append(buf[:0], tool...), 0), canon...)
 	sum := sha256.Sum256(in)
 	return hex.EncodeToString(sum[:])
+}
+
+// writeGroup is a write's bulkhead in the queue: its Home Assistant domain,
+// from the "domain" argument (call_service) or else the first entity id it
+// locks, or else its tool. Writes to one domain then leave a quarter of the
+// sessions (at least one) to others, so that a domain whose services hang
+// cannot take every session from reads and other domains.
+func writeGroup(tool string, args map[string]any, locks []string) string {
+	if d, ok := args["domain"].(string); ok && d != "" {
+		return "write:" + strings.ToLower(d)
+	}
+	for _, k := range locks {
+		if domain, _, ok := strings.Cut(k, "."); ok && !strings.Contains(domain, ":") {
+			return "write:" + domain
+		}
+	}
+	return "write:tool:" + tool
 }
 
 // lockContainers are the argument objects that may name targets, besides

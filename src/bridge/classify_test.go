@@ -186,3 +186,23 @@ func FuzzParseObject(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteGroup(t *testing.T) {
+	for _, tt := range []struct {
+		args string
+		want string
+	}{
+		{`{"domain":"Switch","service":"turn_on","entity_id":"light.a"}`, "write:switch"},
+		{`{"entity_id":["switch.b","light.a"]}`, "write:light"}, // locks are sorted
+		{`{"target":{"area_id":"kitchen"}}`, "write:tool:call_service"},
+		{`{}`, "write:tool:call_service"},
+	} {
+		args, _, err := decodeArguments(json.RawMessage(tt.args))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := writeGroup("call_service", args, Locks("call_service", args)); got != tt.want {
+			t.Errorf("writeGroup(%s) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

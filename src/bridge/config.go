@@ -165,7 +165,7 @@ type Config struct {
 
 	// StopGrace is how long calls running when Run's ctx ends may take to
 	// finish; then their callers are answered (a started write: outcome
-	// unknown) and the calls cancelled. If zero, 4s.
+	// unknown) and the calls cancelled. If zero, 5s.
 	StopGrace time.Duration
 
 	// Breaker configures the circuit breaker.

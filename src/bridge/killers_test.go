@@ -83,3 +83,30 @@ func TestCallerChosenTimeoutsDoNotOpenBreaker(t *testing.T) {
 		t.Fatalf("breaker = %q after timeouts the caller chose, want closed", got)
 	}
 }
+
+// Issue #9: with one domain's writes hung at Home Assistant, every session
+// sat on them and reads timed out behind them.
+func TestHungDomainLeavesSessionsForOthers(t *testing.T) {
+	e := newEnv(t, envOptions{children: 2})
+	hung := []<-chan callResult{
+		e.async(t.Context(), "write", `{"entity_id":"switch.a","note":"s1","ms":600000}`),
+		e.async(t.Context(), "write", `{"entity_id":"switch.b","note":"s2","ms":600000}`),
+	}
+	first := e.waitEvent("a switch write to start", func(ev pooltest.Event) bool { return ev.Kind == "start" && ev.Tool == "write" })
+	if _, err := e.call(t.Context(), "echo", `{"x":1}`, func(r *bridge.Request) { r.Timeout = 10 * time.Second }); err != nil {
+		t.Errorf("a read while switch writes hang: %v", err)
+	}
+	if _, err := e.call(t.Context(), "write", `{"entity_id":"light.a","note":"l"}`, func(r *bridge.Request) { r.Timeout = 10 * time.Second }); err != nil {
+		t.Errorf("a light write while switch writes hang: %v", err)
+	}
+	// End the hung writes (their outcome is unknown): the second starts
+	// once the first ends, as the group's one slot frees.
+	e.kill(first.Pid)
+	second := e.waitEvent("the other switch write to start", func(ev pooltest.Event) bool {
+		return ev.Kind == "start" && ev.Tool == "write" && ev.Note != first.Note && ev.EntityID != "light.a"
+	})
+	e.kill(second.Pid)
+	for _, ch := range hung {
+		<-ch
+	}
+}

@@ -8,7 +8,7 @@ import (
 // DefaultStopGrace is Config.StopGrace's default: with the HTTP server's
 // and the pool's own steps it keeps a stop within the Supervisor's default
 // 10 s.
-const DefaultStopGrace = 4 * time.Second
+const DefaultStopGrace = 5 * time.Second
 
 // StopError is the error of a call that was still running when the bridge
 // stopped and its StopGrace ran out. It matches ErrClosed, and

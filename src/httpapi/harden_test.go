@@ -65,12 +65,12 @@ func TestRESTTimedOutWriteSaysWhatHappened(t *testing.T) {
 	e := newRESTEnv(t, 2, bridge.Config{}, MCPConfig{})
 	holder := make(chan reply, 1)
 	go func() {
-		holder <- e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"light.a","note":"holder","ms":600000}}`)
+		holder <- e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"switch.a","note":"holder","ms":600000}}`)
 	}()
 	holderPid := e.waitStart("holder")
 
-	// Queued behind the holder's lock on light.a: never sent.
-	r := e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"light.a","note":"queued"}}`, "X-Timeout", "0.2")
+	// Queued behind the holder's lock on switch.a: never sent.
+	r := e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"switch.a","note":"queued"}}`, "X-Timeout", "0.2")
 	checkTimeout(t, "queued write", r, "the write was not sent", "not_applied")
 
 	// Running on the other child when its time runs out: sent.

@@ -1,8 +1,10 @@
-// Package jsonlimit refuses JSON texts nested deeper than a limit before any
-// decoder has to parse them: the bridge's own, a child's, or a client
-// library's. A request nested a thousand levels deep is a few kilobytes, yet
-// it can exhaust a recursive decoder, so it is refused at the edge with a
-// clear error instead of reaching a child.
+// Package jsonlimit refuses JSON texts that decoders would fail on or read
+// differently, before any decoder has to parse them: the bridge's own, a
+// child's, or a client library's. A request nested a thousand levels deep is
+// a few kilobytes, yet it can exhaust a recursive decoder (Check); an object
+// with a key given twice means one thing to a decoder that keeps the first
+// and another to one that keeps the last (CheckKeys). Both are refused at
+// the edge with a clear error instead of reaching a child.
 package jsonlimit
 
 import (

@@ -86,7 +86,7 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 }
 
 func (p *Pool) takeLocked(sl *slot, exclusive bool) {
-	sl.inflight++
+	sl.take()
 	sl.exclusive = exclusive
 	p.updateLocked()
 }

@@ -66,6 +66,11 @@ type slot struct {
 	retire    chan struct{} // closed to stop the slot for good
 	backoff   time.Duration // current restart delay while in backoff
 	lastErr   error
+
+	// busySince is when inflight last rose from 0: with lastUsed (the last
+	// call's end) it tells how long the slot has gone without finishing a
+	// call while busy.
+	busySince time.Time
 }
 
 // New checks cfg and returns a pool that starts children when Run is called.

@@ -42,9 +42,14 @@ func (p *Pool) scale(ctx context.Context) {
 	queued += p.waiting
 	active := p.activeLocked()
 	pressure := queued > 2*len(active)
-	if pressure && p.avg > p.cfg.ScaleUpLatency && len(active) < p.cfg.MaxSessions {
+	// Calls that hang (a Home Assistant domain that does not answer) never
+	// end, so they never raise the average: every child busy with calls
+	// longer than ScaleUpLatency while others wait is pressure too.
+	stuck := queued > 0 && p.allBusyLongLocked(active, time.Now())
+	if (pressure && p.avg > p.cfg.ScaleUpLatency || stuck) && len(active) < p.cfg.MaxSessions {
 		want := min(p.cfg.MaxSessions, max(len(active)+1, int(math.Ceil(float64(len(active))*p.cfg.ScaleFactor))))
-		p.log.Info().Int("queued", queued).Dur("avg_response", p.avg).Int("from", len(active)).Int("to", want).Msg("scaling up")
+		p.log.Info().Int("queued", queued).Dur("avg_response", p.avg).Bool("all_busy_long", stuck).
+			Int("from", len(active)).Int("to", want).Msg("scaling up")
 		for range want - len(active) {
 			p.addSlotLocked(ctx)
 		}
@@ -87,4 +92,33 @@ func (p *Pool) retireIdleLocked(active []*slot) {
 	if n > 0 {
 		p.updateLocked()
 	}
+}
+
+// take counts one more call in flight on sl.
+func (sl *slot) take() {
+	if sl.inflight == 0 {
+		sl.busySince = time.Now()
+	}
+	sl.inflight++
+}
+
+// allBusyLongLocked reports whether every active child is ready, full, and
+// has finished no call for longer than ScaleUpLatency while busy.
+func (p *Pool) allBusyLongLocked(active []*slot, now time.Time) bool {
+	if len(active) == 0 {
+		return false
+	}
+	for _, sl := range active {
+		if sl.state != stateReady || sl.inflight < p.cfg.MaxInflightPerSession {
+			return false
+		}
+		since := sl.busySince
+		if sl.lastUsed.After(since) {
+			since = sl.lastUsed // a call ended since: count from then
+		}
+		if now.Sub(since) <= p.cfg.ScaleUpLatency {
+			return false
+		}
+	}
+	return true
 }

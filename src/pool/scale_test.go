@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,4 +56,29 @@ func TestNoScaleUpWhenFast(t *testing.T) {
 	if s := h.p.Stats(); s.Total != 1 {
 		t.Errorf("scaled up with fast calls: %+v", s)
 	}
+}
+
+// Issue #9: with calls hung (a Home Assistant domain that does not
+// answer), no call ended to raise the average, and the pool never grew.
+func TestAutoscaleWhenEveryChildIsBusyWithLongCalls(t *testing.T) {
+	var queue atomic.Int64
+	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
+		c.MinSessions, c.TargetSessions, c.MaxSessions = 1, 1, 2
+		c.AutoScale = true
+		c.ScaleInterval = 20 * time.Millisecond
+		c.ScaleUpLatency = 50 * time.Millisecond
+		c.QueueLength = func() int { return int(queue.Load()) }
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := callTool(ctx, h.p, "slow_read", map[string]any{"ms": 600000})
+		done <- err
+	}()
+	h.waitStats(t, "the long call to run", func(s pool.Stats) bool { return s.Busy == 1 })
+	queue.Store(1) // a call waits behind it
+	h.waitStats(t, "a second child", func(s pool.Stats) bool { return s.Idle == 1 && s.Busy == 1 })
+	cancel()
+	<-done
 }

@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,11 @@ type Config struct {
 	// again. If zero, defaults to 16 MiB.
 	MaxIdempotencyBytes int64
 
+	// GroupReserve is the share of Concurrency (at least one slot) that the
+	// jobs of one Job.Group leave to other jobs; with a concurrency of 1 a
+	// group may still use the slot. If zero, defaults to 0.25.
+	GroupReserve float64
+
 	// Logger receives rare events (shutdown, panicking jobs). The zero
 	// value discards them.
 	Logger zerolog.Logger
@@ -77,6 +83,9 @@ func (c Config) Validate() error {
 	check(c.IdempotencyTTL < 0, "IdempotencyTTL", c.IdempotencyTTL)
 	check(c.MaxIdempotencyKeys < 0, "MaxIdempotencyKeys", c.MaxIdempotencyKeys)
 	check(c.MaxIdempotencyBytes < 0, "MaxIdempotencyBytes", c.MaxIdempotencyBytes)
+	if c.GroupReserve < 0 || c.GroupReserve > 1 || math.IsNaN(c.GroupReserve) {
+		errs = append(errs, fmt.Errorf("queue: GroupReserve must be from 0 to 1, got %v", c.GroupReserve))
+	}
 	return errors.Join(errs...)
 }
 
@@ -95,6 +104,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxIdempotencyKeys == 0 {
 		c.MaxIdempotencyKeys = DefaultMaxIdempotencyKeys
+	}
+	if c.GroupReserve == 0 {
+		c.GroupReserve = DefaultGroupReserve
 	}
 	if c.MaxIdempotencyBytes == 0 {
 		c.MaxIdempotencyBytes = DefaultMaxIdempotencyBytes

@@ -51,6 +51,12 @@ type Job struct {
 	// ErrAbandoned.
 	IdempotencyKey string
 
+	// Group, if set, names the job's bulkhead: jobs of one group leave
+	// Config.GroupReserve of the slots (at least one) to other jobs, so
+	// that a group whose jobs hang (writes to a Home Assistant domain that
+	// does not answer) cannot take every slot from the others.
+	Group string
+
 	// Run executes the job. Its ctx carries the values of the first caller's
 	// context and is cancelled when every caller waiting for the job has
 	// gone. It must not be nil.

@@ -33,6 +33,7 @@ type Queue struct {
 	queued      []*call            // waiting calls, in arrival order
 	keys        map[string][]*call // per lock key, queued and running calls in arrival order
 	dedup       map[string]*call   // joinable calls by DedupKey
+	groups      map[string]int     // running calls per Job.Group
 	idem        idemStore
 	maxSeen     int
 	counters    Counters
@@ -57,6 +58,7 @@ func New(cfg Config) (*Queue, error) {
 		quit:        make(chan struct{}),
 		keys:        make(map[string][]*call),
 		dedup:       make(map[string]*call),
+		groups:      make(map[string]int),
 		idem:        newIdemStore(cfg.IdempotencyTTL, cfg.MaxIdempotencyKeys, cfg.MaxIdempotencyBytes),
 	}
 	m, err := newMetrics(cfg.Registerer, q)

@@ -74,13 +74,14 @@ func (q *Queue) effectiveLocked(c *call, now time.Time) Priority {
 }
 
 // pickLocked returns the eligible queued call with the most urgent effective
-// priority, the oldest among equals, or nil.
+// priority, the oldest among equals, or nil. A call whose Group runs its
+// limit waits, however urgent: the other groups keep their slots.
 func (q *Queue) pickLocked(now time.Time) *call {
 	var best *call
 	bestP := Priority(numPriorities)
 	for _, c := range q.queued { // in arrival order: the first found wins ties
 		p := q.effectiveLocked(c, now)
-		if p >= bestP || !q.eligibleLocked(c) {
+		if p >= bestP || q.groupFullLocked(c) || !q.eligibleLocked(c) {
 			continue
 		}
 		best, bestP = c, p
@@ -114,6 +115,7 @@ func (q *Queue) startLocked(c *call, now time.Time) {
 	c.started = now
 	c.ran = true
 	q.running++
+	q.groupStartedLocked(c)
 	ctx, cancel := context.WithCancel(c.values)
 	if !c.job.Deadline.IsZero() {
 		ctx, cancel = context.WithDeadline(c.values, c.job.Deadline)
@@ -127,6 +129,7 @@ func (q *Queue) startLocked(c *call, now time.Time) {
 // keys.
 func (q *Queue) finishLocked(c *call, val []byte, err error) {
 	q.running--
+	q.groupFinishedLocked(c)
 	q.counters.Completed++
 	q.releaseKeysLocked(c)
 	q.unregisterDedupLocked(c)

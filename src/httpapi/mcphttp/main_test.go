@@ -16,6 +16,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
+	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -25,6 +26,7 @@ import (
 var everything string
 
 func TestMain(m *testing.M) {
+	pooltest.Main() // serves MCP and exits when started as a child
 	dir, err := os.MkdirTemp("", "mcphttp-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,8 +53,9 @@ type stack struct {
 }
 
 type stackOptions struct {
-	children int // default 2
-	inflight int // calls per child; default 1
+	children int    // default 2
+	inflight int    // calls per child; default 1
+	events   string // if set, the children are pooltest's, recording here
 	cfg      mcphttp.Config
 }
 
@@ -62,8 +65,12 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		o.children = 2
 	}
 	var b *bridge.Bridge
+	command, env := []string{everything}, []string(nil)
+	if o.events != "" {
+		command, env = pooltest.Command(), pooltest.Env(pooltest.ChildOptions{File: o.events})
+	}
 	p, err := pool.New(pool.Config{
-		Command:     []string{everything},
+		Command: command, Env: env,
 		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
 		MaxInflightPerSession: o.inflight,
 		ClientCapabilities:    json.RawMessage(`{"sampling":{},"elicitation":{"form":{}},"roots":{"listChanged":true}}`),

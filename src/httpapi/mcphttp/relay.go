@@ -123,9 +123,9 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 		}
-		raw, err = h.roundTrip(ctx, ss, "", nil, call)
+		raw, err = h.roundTrip(ctx, ss, br.Client, "", nil, call)
 	case modern(ss):
-		raw, err = h.roundTrip(ctx, ss, p.RequestState, p.InputResponses, call)
+		raw, err = h.roundTrip(ctx, ss, br.Client, p.RequestState, p.InputResponses, call)
 	default:
 		rctx, finish := h.route(ctx, ss)
 		raw, err = call(rctx)
@@ -157,7 +157,7 @@ func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, r
 	call := func(ctx context.Context) (json.RawMessage, error) { return h.cfg.Core.Forward(ctx, msg) }
 	var raw json.RawMessage
 	if modern(ss) && (method == "prompts/get" || method == "resources/read") {
-		raw, err = h.roundTrip(ctx, ss, state, responses, call)
+		raw, err = h.roundTrip(ctx, ss, principal(req), state, responses, call)
 	} else {
 		rctx, finish := h.route(ctx, ss)
 		raw, err = call(rctx)

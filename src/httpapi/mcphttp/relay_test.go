@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 )
 
 // eras are the protocol versions a client may speak to /mcp: the last with
@@ -157,14 +160,8 @@ func TestProgressAndLogs(t *testing.T) {
 			if _, err := cs.CallTool(ctx, params); err != nil {
 				t.Fatal(err)
 			}
-			for n := 0; n != 3; time.Sleep(10 * time.Millisecond) {
-				mu.Lock()
-				n = len(progress)
-				mu.Unlock()
-				if n > 3 || ctx.Err() != nil {
-					t.Fatalf("progress notifications %v; want 0, 50, 100", progress)
-				}
-			}
+			// The client may handle the last message after the result.
+			waitLen(ctx, t, &mu, func() int { return len(progress) }, 3, "progress notifications")
 			if progress[2] != 100 {
 				t.Errorf("progress notifications %v; want 0, 50, 100", progress)
 			}
@@ -175,17 +172,27 @@ func TestProgressAndLogs(t *testing.T) {
 				if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_tool_with_logging"}); err != nil {
 					t.Fatal(err)
 				}
-				// The client may handle the last message after the result.
-				for n := 0; n != 3; time.Sleep(10 * time.Millisecond) {
-					mu.Lock()
-					n = len(logs)
-					mu.Unlock()
-					if n > 3 || ctx.Err() != nil {
-						t.Fatalf("log messages %q; want 3", logs)
-					}
-				}
+				waitLen(ctx, t, &mu, func() int { return len(logs) }, 3, "log messages")
 			}
 		})
+	}
+}
+
+// waitLen waits until n(), read under mu, is want, and fails the test if
+// it goes past want or ctx ends first.
+func waitLen(ctx context.Context, t *testing.T, mu *sync.Mutex, n func() int, want int, what string) {
+	t.Helper()
+	for {
+		mu.Lock()
+		got := n()
+		mu.Unlock()
+		switch {
+		case got == want:
+			return
+		case got > want || ctx.Err() != nil:
+			t.Fatalf("%d %s; want %d", got, what, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -363,4 +370,52 @@ func TestSubscription(t *testing.T) {
 	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: "test://watched-resource"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCancellationReachesChild stops a call in the child when its client
+// cancels it: with notifications/cancelled in the session era, by closing
+// the request's stream in the 2026-07-28 era.
+func TestCancellationReachesChild(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	s := newStack(t, stackOptions{children: 1, events: events})
+	for i, version := range eras {
+		t.Run(version, func(t *testing.T) {
+			cs := connect(t, s, version, false, nil)
+			ctx, cancel := context.WithCancel(testContext(t))
+			note := fmt.Sprintf("cancel-me-%d", i)
+			done := make(chan error, 1)
+			go func() {
+				_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "slow_read", Arguments: map[string]any{"ms": 60000, "note": note}})
+				done <- err
+			}()
+			waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "call" && e.Note == note })
+			cancel()
+			if err := <-done; err == nil {
+				t.Fatal("a cancelled call succeeded")
+			}
+			waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "cancelled" && e.Tool == "slow_read" && e.Note == note })
+		})
+	}
+}
+
+// waitEvent waits until the children recorded an event that matches, for
+// up to 10 s: well under the bridge's 30 s call timeout, so that a
+// cancellation that did not happen is not mistaken for the timeout's.
+func waitEvent(t *testing.T, path string, match func(pooltest.Event) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		evs, err := pooltest.ReadEvents(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if match(e) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the expected child event never came")
 }

@@ -49,12 +49,13 @@ type rounds struct {
 
 // round is one call that may need client input.
 type round struct {
-	state string // requestState; the round is in the table once the child asks
-	owner string // the principal that started it
-	asks  chan *ask
-	done  chan struct{} // closed when the call ended; raw and err are then set
-	raw   json.RawMessage
-	err   error
+	state  string // requestState; the round is in the table once the child asks
+	owner  string // the principal that started it
+	asks   chan *ask
+	cancel context.CancelFunc // cancels the call
+	done   chan struct{}      // closed when the call ended; raw and err are then set
+	raw    json.RawMessage
+	err    error
 
 	mu      sync.Mutex // guards pending, next
 	pending map[string]*ask
@@ -77,12 +78,11 @@ type askReply struct {
 // 2026-07-28 client: it starts run (state == "") or resumes the parked call
 // state names with the client's responses, and returns the child's result,
 // or an input_required result, as raw JSON carrying resultType.
-func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state string, responses mcp.InputResponseMap,
+//
+// owner is the request's principal: only the same principal may resume a
+// parked call.
+func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, owner, state string, responses mcp.InputResponseMap,
 	run func(context.Context) (json.RawMessage, error)) (json.RawMessage, error) {
-	owner := ""
-	if p := ss.InitializeParams(); p != nil && p.ClientInfo != nil {
-		owner = p.ClientInfo.Name
-	}
 	var r *round
 	if state == "" {
 		r = &round{state: statePrefix + rand.Text(), owner: owner, asks: make(chan *ask), done: make(chan struct{}), pending: map[string]*ask{}}
@@ -103,7 +103,9 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, state st
 // first input_required answer; the call's own timeout bounds it.
 func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, run func(context.Context) (json.RawMessage, error)) {
 	q := newNotifyQueue(notifyQueueSize) // see route
-	cctx := mcpconn.WithHandlers(context.WithoutCancel(ctx), &mcpconn.Handlers{
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
 		Exclusive: true,
 		Notification: func(method string, params json.RawMessage) {
 			params = bytes.Clone(params)
@@ -117,6 +119,7 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	go func() {
 		defer h.wg.Done()
 		raw, err := run(cctx)
+		cancel()
 		q.finish()
 		r.raw, r.err = raw, err
 		close(r.done)
@@ -167,6 +170,9 @@ func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) 
 	case a := <-r.asks:
 		r.add(a)
 	case <-ctx.Done():
+		// The client closed the request's stream while the call ran: in
+		// the 2026-07-28 era that cancels it.
+		r.cancel()
 		return nil, ctx.Err()
 	}
 	t := time.NewTimer(roundGrace)

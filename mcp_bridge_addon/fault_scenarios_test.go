@@ -47,9 +47,7 @@ func faultScenarios() []scenario {
 			inject: func(f *faultEnv) func() {
 				f.ha.HangService(faultDomain, "create")
 				return f.ha.ReleaseServices
-			}, check: checkHealthyDomain,
-			knownDefect: "per-domain bulkheads, on branch harden: every write without a target takes the one lock tool:call_service, " +
-				"so a hung write in one domain holds the writes of all"},
+			}, check: checkHealthyDomain},
 		{name: "event_storm", fault: "6 000 state_changed events at 2 000 per second (load: 12 clients)", inject: eventStorm,
 			workers: 12, think: 50 * time.Millisecond},
 		{name: "client_disconnect", fault: "8 more clients leave each call 1-40 ms after sending it", inject: disconnectingClients},

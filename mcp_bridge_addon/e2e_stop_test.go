@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,10 +27,19 @@ func TestServeAnswersHungWriteOnSIGTERM(t *testing.T) {
 		body   map[string]any
 	}
 	done := make(chan answer, 1)
-	go func() {
-		status, m := b.post(t, "/mcp/tools/call", b.token,
-			`{"name": "call_service", "arguments": {"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_maker"}}`)
-		done <- answer{status, m}
+	go func() { // not b.post: a dropped connection must fail the test, not end this goroutine
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/mcp/tools/call", strings.NewReader(
+			`{"name": "call_service", "arguments": {"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_maker"}}`))
+		req.Header.Set("Authorization", "Bearer "+b.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{0, map[string]any{"transport error": err.Error()}}
+			return
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		done <- answer{resp.StatusCode, m}
 	}()
 	waitRunning(t, b)
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -46,8 +46,10 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	switch {
 	case errors.Is(err, ErrUnknownTool):
 		return Result{}, KindAuto, err
-	case err != nil && ctx.Err() == nil && cctx.Err() != nil:
+	case err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 		return Result{}, KindAuto, fmt.Errorf("%w while listing tools: %w", ErrTimeout, err)
+	case err != nil && ctx.Err() == nil && b.abortedError(plan{}, false) != nil:
+		return Result{}, KindAuto, &StopError{}
 	case err != nil:
 		return b.fallback(ctx, req, KindAuto, b.unavailable(ctx, err))
 	}
@@ -102,9 +104,10 @@ func (b *Bridge) enqueue(ctx, qctx context.Context, deadline time.Time, p plan) 
 		},
 	})
 	if err != nil {
-		// A caller joining an earlier call (same request id) cannot tell
-		// whether it started: assume it did.
-		return Result{}, b.finalError(ctx, qctx, p, err, started.Load() || p.idemKey != "")
+		// A caller that joined an earlier call (same request id) did not
+		// run it: it may have started unless the queue says it had not.
+		mayHaveRun := started.Load() || p.idemKey != "" && !errors.Is(err, queue.ErrNotStarted)
+		return Result{}, b.finalError(ctx, qctx, p, err, mayHaveRun)
 	}
 	meta := Meta{
 		QueueWait:    out.Wait,

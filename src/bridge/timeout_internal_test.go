@@ -17,7 +17,7 @@ func TestFinalErrorOfTimedOutCalls(t *testing.T) {
 	qctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
 	abandoned := fmt.Errorf("%w: %w", queue.ErrAbandoned, context.Canceled)
-	queued := fmt.Errorf("queue: cancelled while queued: %w", context.DeadlineExceeded)
+	queued := fmt.Errorf("%w: while queued: %w", queue.ErrNotStarted, context.DeadlineExceeded)
 	write, read := plan{kind: KindWrite, timeout: 30 * time.Second}, plan{kind: KindRead, timeout: 10 * time.Second}
 	tests := []struct {
 		name    string

@@ -72,6 +72,8 @@ func TestRESTTimedOutWriteSaysWhatHappened(t *testing.T) {
 	// Queued behind the holder's lock on switch.a: never sent.
 	r := e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"switch.a","note":"queued"}}`, "X-Timeout", "0.2")
 	checkTimeout(t, "queued write", r, "the write was not sent", "not_applied")
+	r = e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"switch.a","note":"queued"},"request_id":"q1"}`, "X-Timeout", "0.2")
+	checkTimeout(t, "queued write with a request_id", r, "the write was not sent", "not_applied")
 
 	// Running on the other child when its time runs out: sent.
 	r = e.post("/mcp/tools/call", `{"name":"write","arguments":{"entity_id":"light.b","note":"hung","ms":600000}}`, "X-Timeout", "0.3")

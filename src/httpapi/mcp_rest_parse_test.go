@@ -131,7 +131,7 @@ func FuzzParseHeaders(f *testing.F) {
 		if p, err := parsePriorityHeader(h); err == nil && p != nil && (*p < queue.Critical || *p > queue.Bulk) {
 			t.Fatalf("priority %v out of range from %q", *p, h)
 		}
-		if d, err := parseTimeoutHeader(h); err == nil && h != "" && (d < minTimeoutHeader || d > maxTimeoutHeader) {
+		if d, err := parseTimeoutHeader(h); err == nil && strings.TrimSpace(h) != "" && (d < minTimeoutHeader || d > maxTimeoutHeader) {
 			t.Fatalf("timeout %v out of bounds from %q", d, h)
 		}
 		if d := parseCacheControl(h); d < -1 {

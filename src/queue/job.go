@@ -20,6 +20,10 @@ var (
 	// caller left. Only an idempotent repeat that arrives afterwards sees it:
 	// the job started, so its effect is unknown and it is not run again.
 	ErrAbandoned = errors.New("queue: execution cancelled after every caller left")
+
+	// ErrNotStarted wraps the error of a caller that left (its ctx ended)
+	// before the job it waited for started: that job has not run yet.
+	ErrNotStarted = errors.New("queue: cancelled")
 )
 
 // Job is one unit of work submitted to Do.

@@ -127,7 +127,7 @@ func (q *Queue) Do(ctx context.Context, j Job) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Outcome{}, fmt.Errorf("queue: cancelled before queueing: %w", err)
+		return Outcome{}, fmt.Errorf("%w: before queueing: %w", ErrNotStarted, err)
 	}
 	q.mu.Lock()
 	w, out, err := q.admitLocked(ctx, j, keys)
@@ -209,7 +209,7 @@ func (q *Queue) await(ctx context.Context, w *waiter) (Outcome, error) {
 		return w.outcome(), c.err
 	case stateQueued:
 		q.leaveLocked(c)
-		return Outcome{}, fmt.Errorf("queue: cancelled while queued: %w", ctx.Err())
+		return Outcome{}, fmt.Errorf("%w: while queued: %w", ErrNotStarted, ctx.Err())
 	default:
 		q.leaveLocked(c)
 		return Outcome{}, fmt.Errorf("queue: cancelled while running: %w", ctx.Err())

@@ -35,6 +35,10 @@ type Config struct {
 	// set it last ("MCP_BRIDGE_PORT", "--port", "config.yaml: bridge.port"),
 	// so that errors name what the user wrote.
 	origin map[string]string
+
+	// apiTokenFile is set when Bridge.APIToken was not configured but
+	// generated at the first start and kept in this file (ensureAPIToken).
+	apiTokenFile string
 }
 
 // HomeAssistantConfig says how to reach Home Assistant. In demo mode it is

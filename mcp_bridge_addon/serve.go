@@ -28,6 +28,9 @@ func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		}
 		defer stopDemo() // after the children, which use it, have stopped
 	}
+	if err := ensureAPIToken(cfg, log); err != nil {
+		return err
+	}
 	st, err := buildStack(cfg, log)
 	if err != nil {
 		return err
@@ -93,12 +96,15 @@ func (st *stack) run(ctx context.Context) error {
 
 // httpConfig builds the HTTP server's configuration, applying the security
 // defaults: without an API token the API is loopback-only (standalone) or
-// closed (add-on), and Ingress admits only the Supervisor (and loopback
-// outside the add-on).
+// closed (add-on, which normally has a generated token: see
+// ensureAPIToken), and Ingress admits only the Supervisor (and loopback
+// outside the add-on). A generated token is shown on the Ingress page, the
+// one place where the user finds it without a shell.
 func httpConfig(cfg *Config, health httpapi.HealthChecker, log zerolog.Logger) httpapi.Config {
 	hc := httpapi.Config{
 		Addr:                 net.JoinHostPort(apiHost(cfg), strconv.Itoa(cfg.Bridge.Port)),
 		APIToken:             cfg.Bridge.APIToken,
+		ShowAPIToken:         cfg.apiTokenFile != "",
 		RequireToken:         cfg.Mode == ModeAddon,
 		IngressAllowed:       []netip.Addr{httpapi.SupervisorAddr},
 		IngressAllowLoopback: cfg.Mode != ModeAddon,

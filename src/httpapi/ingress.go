@@ -54,6 +54,8 @@ type statusView struct {
 	HA      DependencyHealth
 	// Sessions is set when the bridge runs MCP sessions (SessionChecker).
 	Sessions *DependencyHealth
+	// APIToken is set when Config.ShowAPIToken is.
+	APIToken string
 }
 
 // handleStatusPage renders the Ingress status page. It is self-contained (no
@@ -70,6 +72,9 @@ func (s *Server) handleStatusPage(c *gin.Context) {
 	}
 	if sessions, ok := h.Dependencies["mcp_sessions"]; ok {
 		view.Sessions = &sessions
+	}
+	if s.cfg.ShowAPIToken {
+		view.APIToken = s.cfg.APIToken
 	}
 	var buf bytes.Buffer
 	if err := statusPage.Execute(&buf, view); err != nil {

@@ -68,6 +68,28 @@ func TestStatusPage(t *testing.T) {
 	}
 }
 
+// TestStatusPageToken shows a generated token on the status page, and only
+// then: a token the user chose stays off the page.
+func TestStatusPageToken(t *testing.T) {
+	const token = "generated-token-0123456789abcdef"
+	for _, show := range []bool{true, false} {
+		s := newTestServer(t, Config{IngressAddr: "127.0.0.1:0", APIToken: token, ShowAPIToken: show})
+		r := do(s.IngressHandler(), "GET", "/", "172.30.32.2:1234", nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("ShowAPIToken %v: status %d", show, r.status)
+		}
+		if got := strings.Contains(r.body, `value="`+token+`"`); got != show {
+			t.Errorf("ShowAPIToken %v: page shows the token: %v\n%s", show, got, r.body)
+		}
+		if got := strings.Contains(r.body, "copyToken()"); got != show {
+			t.Errorf("ShowAPIToken %v: page has the copy button: %v", show, got)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control = %q, want no-store", r.header.Get("Cache-Control"))
+		}
+	}
+}
+
 func TestNoIngressHandler(t *testing.T) {
 	s := newTestServer(t, Config{})
 	if s.IngressHandler() != nil {

@@ -107,9 +107,10 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// shutdown stops every server within one shared deadline, then closes the
-// connections that are still open.
+// shutdown ends the event streams, stops every server within one shared
+// deadline, then closes the connections that are still open.
 func (s *Server) shutdown(servers []*http.Server) error {
+	s.stopping.fire()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error

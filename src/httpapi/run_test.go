@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -111,5 +112,70 @@ func TestListenPortInUse(t *testing.T) {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) {
 		t.Errorf("Run on a used port = %v, want a *net.OpError", err)
+	}
+}
+
+// TestShutdownEndsStreams checks that a shutdown ends event streams (GET
+// requests that would never end on their own) at once, while a call (POST)
+// in flight is still let finish and answered.
+func TestShutdownEndsStreams(t *testing.T) {
+	streaming, calling, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	s := newTestServer(t, Config{ShutdownTimeout: time.Minute, Routes: func(api *gin.RouterGroup) {
+		api.GET("/stream", func(c *gin.Context) {
+			c.Status(http.StatusOK)
+			c.Writer.Flush()
+			close(streaming)
+			<-c.Request.Context().Done()
+		})
+		api.POST("/call", func(c *gin.Context) {
+			close(calling)
+			<-release
+			c.String(http.StatusOK, "done")
+		})
+	}})
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	resp, err := http.Get(fmt.Sprintf("http://%s/stream", s.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-streaming
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Post(fmt.Sprintf("http://%s/call", s.Addr()), "text/plain", nil)
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		answer <- string(body)
+	}()
+	<-calling
+	cancel()
+	ended := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream still runs 30 s after the shutdown started")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before the call in flight was answered", err)
+	default:
+	}
+	close(release)
+	if got := <-answer; got != "done" {
+		t.Errorf("call in flight at shutdown got %q, want done", got)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
 	}
 }

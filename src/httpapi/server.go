@@ -36,6 +36,12 @@ type Config struct {
 	// every main-API route but the health path. Never logged.
 	APIToken string
 
+	// ShowAPIToken shows APIToken on the Ingress status page, with a copy
+	// button. Set it for a token the user did not choose (generated at the
+	// first start): the page, reachable only through Home Assistant's
+	// login, is where they find it.
+	ShowAPIToken bool
+
 	// RequireToken makes a missing APIToken close the main API (every route
 	// but health answers 401 saying api_token must be set) instead of
 	// leaving it open. Set it when the port is reachable from the network.
@@ -150,6 +156,8 @@ type Server struct {
 	api     *gin.Engine
 	ingress *gin.Engine
 
+	stopping shutdownSignal // fired as the shutdown starts; ends event streams
+
 	mu        sync.Mutex // guards apiLn, ingressLn
 	apiLn     net.Listener
 	ingressLn net.Listener
@@ -188,6 +196,10 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e.NoRoute(notFound)
 	e.HandleMethodNotAllowed = true
 	e.NoMethod(methodNotAllowed)
+	e.Use(s.endStreamsAtShutdown)
+	if listener != "api" || s.cfg.APIToken == "" {
+		e.Use(s.refuseWebPages) // listeners that ask for no token, which a page cannot attach anyway
+	}
 	return e
 }
 

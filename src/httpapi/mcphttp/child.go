@@ -55,24 +55,18 @@ func (h *Handler) route(ctx context.Context, ss *mcp.ServerSession) (rctx contex
 const notifyQueueSize = 64
 
 // notifyQueue delivers notifications to a client in order, on a goroutine
-// of its own that ends with finish. It is safe for concurrent use.
+// of its own that starts with the first one (most calls have none) and
+// ends with finish. It is safe for concurrent use.
 type notifyQueue struct {
-	mu     sync.Mutex // guards closed and sends on ch
+	size int
+
+	mu     sync.Mutex // guards the fields below and sends on ch
 	closed bool
-	ch     chan func()
+	ch     chan func() // nil until the first push
 	done   chan struct{}
 }
 
-func newNotifyQueue(size int) *notifyQueue {
-	q := &notifyQueue{ch: make(chan func(), size), done: make(chan struct{})}
-	go func() {
-		defer close(q.done)
-		for f := range q.ch {
-			f()
-		}
-	}()
-	return q
-}
+func newNotifyQueue(size int) *notifyQueue { return &notifyQueue{size: size} }
 
 // push queues f, or reports false when the queue is full or finished (a
 // message the child sent as the call ended).
@@ -81,6 +75,15 @@ func (q *notifyQueue) push(f func()) bool {
 	defer q.mu.Unlock()
 	if q.closed {
 		return false
+	}
+	if q.ch == nil {
+		q.ch, q.done = make(chan func(), q.size), make(chan struct{})
+		go func(ch chan func(), done chan struct{}) {
+			defer close(done)
+			for f := range ch {
+				f()
+			}
+		}(q.ch, q.done)
 	}
 	select {
 	case q.ch <- f:
@@ -94,11 +97,15 @@ func (q *notifyQueue) push(f func()) bool {
 // holds to be delivered.
 func (q *notifyQueue) finish() {
 	q.mu.Lock()
-	if !q.closed {
-		q.closed = true
+	started := q.ch != nil
+	if !q.closed && started {
 		close(q.ch)
 	}
+	q.closed = true
 	q.mu.Unlock()
+	if !started {
+		return
+	}
 	t := time.NewTimer(notifyTimeout)
 	defer t.Stop()
 	select {

@@ -240,7 +240,9 @@ func (h *Handler) ready(ctx context.Context) error {
 		// 2026-07-28 specification requires.
 		PropagateRequestCancellation: true,
 	})
-	h.sse = mcp.NewSSEHandler(getServer, &mcp.SSEOptions{MaxRequestBodyBytes: h.cfg.MaxBodyBytes})
+	h.sse = &sseByOwner{newHandler: func() http.Handler { // sessions kept apart by owner
+		return mcp.NewSSEHandler(getServer, &mcp.SSEOptions{MaxRequestBodyBytes: h.cfg.MaxBodyBytes})
+	}}
 	h.stopListen = h.cfg.Core.Listen(h.notify)
 	return nil
 }

@@ -73,6 +73,10 @@ func (st *stack) run(ctx context.Context) error {
 	httpDone, bridgeDone := make(chan struct{}), make(chan struct{})
 	g.Go(func() error { return st.pool.Run(poolCtx) })
 	g.Go(func() error { return st.client.Run(gctx) })
+	if st.cache != nil {
+		g.Go(func() error { return st.cache.Run(gctx) })
+		g.Go(func() error { return st.feedCache(gctx) })
+	}
 	g.Go(func() error { defer close(bridgeDone); return st.bridge.Run(gctx) })
 	g.Go(func() error { defer close(httpDone); return st.http.Run(gctx) })
 	if st.metrics != nil {

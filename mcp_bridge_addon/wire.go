@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
@@ -26,6 +30,7 @@ type stack struct {
 	pool    *pool.Pool
 	bridge  *bridge.Bridge
 	http    *httpapi.Server
+	cache   *cache.Cache       // nil when cache.enabled is false
 	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
 	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
 }
@@ -54,7 +59,14 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if st.pool, err = pool.New(pc); err != nil {
 		return nil, fmt.Errorf("session pool: %w", err)
 	}
-	if b, err = bridge.New(bridgeConfig(cfg, st.pool, log, reg)); err != nil {
+	bc := bridgeConfig(cfg, st.pool, log, reg)
+	if cfg.Cache.Enabled {
+		if st.cache, err = cache.New(cacheConfig(cfg, client, log, reg)); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		bc.Cache, bc.CacheProfile, bc.Fallback = st.cache, exposureProfile(cfg), cacheFallback(st.cache, exposureProfile(cfg))
+	}
+	if b, err = bridge.New(bc); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	st.bridge = b
@@ -220,4 +232,65 @@ func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, re
 		return nil, fmt.Errorf("MCP routes: %w", err)
 	}
 	return rest, nil
+}
+
+// cacheConfig maps cache onto the response cache. Home Assistant's own
+// WebSocket connection (the bridge's client) says whether it is reachable
+// (no stale answer then) and connected (nothing cached while it is not).
+func cacheConfig(cfg *Config, client *hass.Client, log zerolog.Logger, reg prometheus.Registerer) cache.Config {
+	c := cfg.Cache
+	size := c.MaxSize
+	if c.Levels.L1.MaxSize != 0 {
+		size = c.Levels.L1.MaxSize
+	}
+	cc := cache.Config{
+		MaxSize:    size,
+		DefaultTTL: c.DefaultTTL(),
+		Reachable:  func() bool { return client.Status().Connected },
+		Connected:  func() bool { return client.Status().Connected },
+		Logger:     log.With().Str("component", "cache").Logger(),
+		Registerer: reg,
+	}
+	if c.Levels.L2.Enabled {
+		cc.RedisURL = c.Levels.L2.URL
+	}
+	return cc
+}
+
+// exposureProfile names the exposure settings, which shape every answer
+// of our own tools: answers cached under one profile are not served under
+// another (after the options change, or to another bridge sharing Redis).
+func exposureProfile(cfg *Config) string {
+	data, _ := json.Marshal(cfg.Tools)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// cacheFallback answers a read that no child could serve from the cache's
+// last answer, flagged stale, while Home Assistant is unreachable.
+func cacheFallback(c *cache.Cache, profile string) bridge.Fallback {
+	return func(_ context.Context, req bridge.Request, cause error) (json.RawMessage, bool) {
+		a, ok := c.Fallback(cache.Query{Tool: req.Tool, Args: req.Arguments, Profile: profile}, cause)
+		return a.Raw, ok
+	}
+}
+
+// feedCache hands Home Assistant's events to the cache until ctx ends.
+func (st *stack) feedCache(ctx context.Context) error {
+	sub, err := st.client.Subscribe(ctx, "")
+	if err != nil {
+		return fmt.Errorf("cache: subscribing to Home Assistant's events: %w", err)
+	}
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-sub.Events():
+			if !ok {
+				return nil
+			}
+			st.cache.OnEvent(cache.Event{Type: ev.EventType, Data: ev.Data, Time: ev.TimeFired, Missed: ev.Missed})
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -29,6 +30,9 @@ type Request struct {
 	// Meta is the request's _meta object, passed to the child as it is
 	// (it carries the caller's progressToken); nil when absent.
 	Meta json.RawMessage
+	// CacheControl is the caller's wish about the cache (X-Cache-Control:
+	// no-cache, no-store, max-age=N).
+	CacheControl cache.Control
 	// InputResponses and RequestState continue a call the child answered
 	// input_required (2026-07-28 multi-round trips); they are passed to the
 	// child as they are. Such a call is never shared with another.
@@ -68,6 +72,8 @@ type Meta struct {
 	Replayed     bool          // outcome of an earlier call with the same RequestID
 	Cached       bool          // answered from the cache
 	Stale        bool          // answered by the Fallback after a failure
+	CacheExpires time.Time     // when the cached answer expires; zero when it is not cached
+	Age          time.Duration // age of a cached or stale answer
 	Priority     string        // queue priority, e.g. "HIGH"
 	Kind         Kind          // read or write
 	IsError      bool          // the CallToolResult has isError: true

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
@@ -59,14 +60,49 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	}
 	if routed(ctx, p.params) {
 		p.dedupKey = "" // its progress and child requests are its caller's alone
+	} else if b.cfg.Cache != nil && p.kind == KindRead {
+		return b.cached(ctx, cctx, deadline, req, p)
 	}
 	if err := b.breaker.check(); err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}
 	res, err := b.enqueue(ctx, cctx, deadline, p)
+	if b.cfg.Cache != nil && p.kind == KindWrite && (err == nil || errors.Is(err, ErrOutcomeUnknown)) {
+		// The write reached a child: what it targets may have changed, even
+		// before Home Assistant's event says so.
+		b.cfg.Cache.Wrote(ctx, req.Tool, req.Arguments)
+	}
 	if err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}
+	return res, p.kind, nil
+}
+
+// cached answers a read from the cache, or runs it (once for every caller
+// of the same read) and lets the cache keep the answer.
+func (b *Bridge) cached(ctx, cctx context.Context, deadline time.Time, req Request, p plan) (Result, Kind, error) {
+	var res Result
+	q := cache.Query{Tool: req.Tool, Args: req.Arguments, Profile: b.cfg.CacheProfile, Control: req.CacheControl}
+	a, err := b.cfg.Cache.Do(cctx, q, func(fctx context.Context) (json.RawMessage, error) {
+		if err := b.breaker.check(); err != nil {
+			return nil, err
+		}
+		r, err := b.enqueue(ctx, fctx, deadline, p)
+		res = r
+		return r.Raw, err
+	})
+	if err != nil {
+		return b.fallback(ctx, req, p.kind, err)
+	}
+	switch {
+	case a.Cached:
+		res = Result{Meta: Meta{Cached: true, Priority: p.priority.String(), Kind: p.kind}}
+	case a.Shared:
+		res = Result{Meta: Meta{Deduplicated: true, Priority: p.priority.String(), Kind: p.kind}}
+	}
+	res.Raw = a.Raw
+	res.Meta.IsError = isToolError(a.Raw)
+	res.Meta.CacheExpires, res.Meta.Age = a.Expires, a.Age
 	return res, p.kind, nil
 }
 

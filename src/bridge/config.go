@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -173,6 +174,14 @@ type Config struct {
 
 	// Fallback, if set, may answer failed reads (see Fallback).
 	Fallback Fallback
+
+	// Cache, if set, answers reads whose tool has a caching policy, and
+	// learns of every write so that a read after it sees its effect. Its
+	// Run is the caller's to run.
+	Cache *cache.Cache
+	// CacheProfile names the exposure settings that shape the children's
+	// answers: cached answers are kept per profile.
+	CacheProfile string
 
 	// StatsWindow is the span the performance figures cover. If zero, 1m.
 	StatsWindow time.Duration

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // MetaPrefix prefixes the bridge's keys in a result's _meta, in the
@@ -77,7 +78,7 @@ func ourKey(k string) bool {
 	switch k {
 	case MetaPrefix + "queue_wait_ms", MetaPrefix + "duration_ms", MetaPrefix + "attempts",
 		MetaPrefix + "deduplicated", MetaPrefix + "replayed", MetaPrefix + "cached",
-		MetaPrefix + "stale", MetaPrefix + "priority", MetaPrefix + "kind":
+		MetaPrefix + "stale", MetaPrefix + "priority", MetaPrefix + "kind", MetaPrefix + "cache_expires":
 		return true
 	}
 	return false
@@ -113,6 +114,11 @@ func (m Meta) appendJSON(b []byte) []byte {
 	b = append(b, ',')
 	key("kind")
 	b = strconv.AppendQuote(b, m.Kind.String())
+	if !m.CacheExpires.IsZero() {
+		b = append(b, ',')
+		key("cache_expires")
+		b = strconv.AppendQuote(b, m.CacheExpires.UTC().Format(time.RFC3339))
+	}
 	return append(b, '}')
 }
 

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+)
+
+// readState calls get_entity_state through the REST API and returns the
+// entity's state and whether the bridge answered from its cache.
+func readState(t *testing.T, b *bridgeProc, entity string) (state string, cached bool) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": "get_entity_state", "arguments": map[string]any{"entity_id": entity}})
+	status, m := b.post(t, "/mcp/tools/call", b.token, string(body))
+	res, _ := m["result"].(map[string]any)
+	if status != 200 || res == nil || res["isError"] == true {
+		t.Fatalf("get_entity_state %s: %d %v", entity, status, m)
+	}
+	sc, _ := res["structuredContent"].(map[string]any)
+	state, _ = sc["state"].(string)
+	meta, _ := res["_meta"].(map[string]any)
+	cached, _ = meta["io.github.mcp-bridge/cached"].(bool)
+	if state == "" {
+		t.Fatalf("get_entity_state %s: no state in %v", entity, res)
+	}
+	return state, cached
+}
+
+// cacheHits reads mcp_bridge_cache_hits_total (every level) from /metrics.
+func cacheHits(t *testing.T, b *bridgeProc) int {
+	t.Helper()
+	a := request(t, b.base+"/metrics", b.token)
+	total := 0
+	for _, m := range regexp.MustCompile(`(?m)^mcp_bridge_cache_hits_total\{[^}]*\} (\d+)`).FindAllStringSubmatch(a.body, -1) {
+		n, _ := strconv.Atoi(m[1])
+		total += n
+	}
+	return total
+}
+
+// TestServeCache runs the real binary against the fake Home Assistant and
+// checks the response cache end to end: a repeated read is served from the
+// cache, a state changed from outside (a person flips a switch) is never
+// served stale once Home Assistant has announced it, and a write is seen by
+// the very next read.
+func TestServeCache(t *testing.T) {
+	ha := hasstest.NewServer(t, hasstest.Options{})
+	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
+	b.waitSessions(t)
+	const light = "light.kitchen_spots"
+	first, _ := readState(t, b, light)
+	if _, cached := readState(t, b, light); !cached {
+		t.Error("a repeated read was not served from the cache")
+	}
+	if hits := cacheHits(t, b); hits < 1 {
+		t.Errorf("mcp_bridge_cache_hits_total = %d after a cached read", hits)
+	}
+
+	// Someone flips the light at home: once a read shows the new state, no
+	// later read may show the old one, cached or not.
+	flipped := map[string]string{"on": "off", "off": "on"}[first]
+	if flipped == "" {
+		t.Fatalf("unexpected state %q", first)
+	}
+	ha.SetState(light, flipped, nil)
+	// (The API's rate limit allows 100 requests at once: the loop stays
+	// well under it.)
+	deadline := time.Now().Add(10 * time.Second)
+	for after := -1; after < 20; {
+		state, cached := readState(t, b, light)
+		switch {
+		case state == flipped:
+			after++
+		case after >= 0:
+			t.Fatalf("%q (cached %v) after %q was already served: stale", state, cached, flipped)
+		case time.Now().After(deadline):
+			t.Fatalf("the flipped state %q never reached the cache", flipped)
+		default:
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// A write through the bridge is seen by the next read, before any event.
+	service := map[string]string{"on": "turn_on", "off": "turn_off"}[first]
+	b.callTool(t, "call_service", map[string]any{"domain": "light", "service": service, "entity_id": light})
+	if state, cached := readState(t, b, light); state != first {
+		t.Errorf("the read right after %s answered %q (cached %v); want %q", service, state, cached, first)
+	}
+	if !strings.Contains(fmt.Sprint(stateOf(t, ha, light)), first) {
+		t.Errorf("Home Assistant has %q after %s", stateOf(t, ha, light), service)
+	}
+}

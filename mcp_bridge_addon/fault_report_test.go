@@ -169,6 +169,9 @@ func (r *faultRow) count(f *faultEnv) {
 				f.note("unanswered %s %s after %v: %s", o.op, o.marker, o.end.Sub(o.start).Round(time.Millisecond), o.detail)
 			}
 		}
+		if unexpected(o.kind) && r.kinds[o.kind]+r.injected[o.kind] == 0 {
+			f.note("first %s answer: %.200s", o.kind, o.detail)
+		}
 		if o.fromFault {
 			r.injected[o.kind]++
 		} else {
@@ -214,6 +217,12 @@ func (r *faultRow) count(f *faultEnv) {
 	}
 }
 
+// unexpected reports whether an answer of kind fails every scenario.
+func unexpected(kind string) bool {
+	return kind == "wrong_answer" || kind == "internal" || kind == "client_bug" ||
+		strings.HasPrefix(kind, "bad_answer") || strings.HasPrefix(kind, "error_")
+}
+
 // transportKinds are outcomes without an answer from the bridge.
 var transportKinds = map[string]bool{"unanswered": true, "refused": true, "client_gone": true, "client_bug": true, "closed_idle": true}
 
@@ -225,14 +234,11 @@ func (r *faultRow) assert(t *testing.T, sc scenario) {
 	if r.unanswered > maxUnanswered {
 		r.fail("%d requests were never answered (bound %d)", r.unanswered, maxUnanswered)
 	}
-	for _, k := range []string{"wrong_answer", "internal", "client_bug"} {
-		if n := r.kinds[k] + r.injected[k]; n > 0 {
-			r.fail("%d answers of kind %s", n, k)
-		}
-	}
-	for k, n := range r.kinds {
-		if strings.HasPrefix(k, "bad_answer") || strings.HasPrefix(k, "error_") {
-			r.fail("%d answers of kind %s", n, k)
+	for _, m := range []map[string]int{r.kinds, r.injected} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if unexpected(k) {
+				r.fail("%d answers of kind %s", m[k], k)
+			}
 		}
 	}
 	if n := r.kinds["closed_idle"]; n > 0 && !sc.stops {

@@ -47,9 +47,20 @@ func startBridge(t *testing.T, env map[string]string, args ...string) *bridgePro
 // post sends a JSON body with the token (if any) and decodes the answer.
 func (b *bridgeProc) post(t *testing.T, path, token, body string) (int, map[string]any) {
 	t.Helper()
+	return b.postWith(t, path, token, body, nil)
+}
+
+// postWith is post with extra headers (empty values are left out).
+func (b *bridgeProc) postWith(t *testing.T, path, token, body string, headers map[string]string) (int, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

@@ -16,8 +16,14 @@ import (
 // entity's state and whether the bridge answered from its cache.
 func readState(t *testing.T, b *bridgeProc, entity string) (state string, cached bool) {
 	t.Helper()
+	return readStateWith(t, b, entity, "")
+}
+
+// readStateWith is readState with an X-Cache-Control header.
+func readStateWith(t *testing.T, b *bridgeProc, entity, control string) (state string, cached bool) {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{"name": "get_entity_state", "arguments": map[string]any{"entity_id": entity}})
-	status, m := b.post(t, "/mcp/tools/call", b.token, string(body))
+	status, m := b.postWith(t, "/mcp/tools/call", b.token, string(body), map[string]string{"X-Cache-Control": control})
 	res, _ := m["result"].(map[string]any)
 	if status != 200 || res == nil || res["isError"] == true {
 		t.Fatalf("get_entity_state %s: %d %v", entity, status, m)
@@ -58,8 +64,14 @@ func TestServeCache(t *testing.T) {
 	if _, cached := readState(t, b, light); !cached {
 		t.Error("a repeated read was not served from the cache")
 	}
+	if _, cached := readStateWith(t, b, light, "no-cache"); cached {
+		t.Error("X-Cache-Control: no-cache was answered from the cache")
+	}
 	if hits := cacheHits(t, b); hits < 1 {
 		t.Errorf("mcp_bridge_cache_hits_total = %d after a cached read", hits)
+	}
+	if a := request(t, b.base+"/mcp/status", b.token); !strings.Contains(a.body, `"cache":{"hit_rate":`) {
+		t.Errorf("/mcp/status has no cache figures: %s", a.body)
 	}
 
 	// Someone flips the light at home: once a read shows the new state, no

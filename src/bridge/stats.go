@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -14,6 +15,7 @@ type Stats struct {
 	Queue       queue.Stats
 	Sessions    SessionStats
 	Performance Performance
+	Cache       *cache.Stats // nil without a cache
 }
 
 // Performance covers the calls that ended within Config.StatsWindow.
@@ -32,6 +34,10 @@ func (b *Bridge) Stats() Stats {
 		Breaker:     b.breaker.state(),
 		Queue:       b.queue.Stats(),
 		Performance: b.perf.snapshot(time.Now(), b.started),
+	}
+	if b.cfg.Cache != nil {
+		cs := b.cfg.Cache.Stats()
+		s.Cache = &cs
 	}
 	if b.cfg.Sessions != nil {
 		s.Sessions = b.cfg.Sessions()

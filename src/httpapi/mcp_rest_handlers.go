@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 )
 
 // Protocol versions /mcp/initialize negotiates, newest first: the
@@ -120,6 +122,10 @@ func (m *MCP) callRequest(c *gin.Context) (bridge.Request, json.RawMessage, erro
 	if err != nil {
 		return bridge.Request{}, nil, err
 	}
+	control, err := cache.ParseControl(c.GetHeader("X-Cache-Control"))
+	if err != nil {
+		return bridge.Request{}, nil, fmt.Errorf("%w: header X-Cache-Control: %w", errBadInput, err)
+	}
 	data, err := m.readBody(c)
 	if err != nil {
 		return bridge.Request{}, nil, err
@@ -129,13 +135,14 @@ func (m *MCP) callRequest(c *gin.Context) (bridge.Request, json.RawMessage, erro
 		return bridge.Request{}, nil, err
 	}
 	return bridge.Request{
-		Tool:      body.Name,
-		Arguments: body.Arguments,
-		RequestID: body.RequestID,
-		Priority:  prio,
-		Timeout:   timeout,
-		SessionID: session,
-		Client:    m.cfg.Client(c.Request),
+		Tool:         body.Name,
+		Arguments:    body.Arguments,
+		RequestID:    body.RequestID,
+		Priority:     prio,
+		Timeout:      timeout,
+		SessionID:    session,
+		Client:       m.cfg.Client(c.Request),
+		CacheControl: control,
 	}, body.ID, nil
 }
 
@@ -154,7 +161,7 @@ func (m *MCP) handleStatus(c *gin.Context) {
 		byStatus = map[string]int{}
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{
+	body := gin.H{
 		"bridge": gin.H{
 			"status": status, "version": m.cfg.Version,
 			"uptime_seconds": int64(time.Since(m.started).Seconds()),
@@ -172,7 +179,11 @@ func (m *MCP) handleStatus(c *gin.Context) {
 		},
 		"circuit_breaker": gin.H{"state": s.Breaker},
 		"client_sessions": m.sessions.count(),
-	})
+	}
+	if s.Cache != nil {
+		body["cache"] = s.Cache
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 func roundMS(d time.Duration) float64 {

@@ -83,10 +83,14 @@ var errNotChildren = errors.New("bridge: failure tied to the request")
 
 // breakerView is err as the breaker should count it: excluded when it is
 // tied to the request rather than to the children, that is a repeated
-// session loss under the same request (ErrKillsSessions), or a timeout the
-// caller chose shorter than the tool's.
+// session loss under the same request (ErrKillsSessions), a timeout the
+// caller chose shorter than the tool's, or a call whose time ran out
+// before it reached a child (ErrNotSent): under overload a call can spend
+// its whole time limit queued and start with none left, and the children,
+// which never saw it, must not be blamed for it.
 func breakerView(p plan, err error) error {
 	if errors.Is(err, ErrKillsSessions) ||
+		errors.Is(err, mcpconn.ErrNotSent) && errors.Is(err, context.DeadlineExceeded) ||
 		p.callerTimeout && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, mcpconn.ErrSessionLost) {
 		return fmt.Errorf("%w: %w", errNotChildren, err)
 	}

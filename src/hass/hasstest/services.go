@@ -71,16 +71,26 @@ func handleCallService(c *conn, cmd command) {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if release, hung := s.w.hangs[req.Domain+"."+req.Service]; hung {
+		c.hangLocked(cmd.id, req, release)
+		return
+	}
+	answerCallLocked(c, cmd.id, req)
+}
+
+// answerCallLocked runs a service call and queues its answer on c.
+func answerCallLocked(c *conn, id int64, req serviceRequest) {
+	s := c.s
 	var b batch
 	res, cerr := s.callServiceLocked(&b, req)
 	if cerr != nil {
-		b.add(c, errorMessage(cmd.id, cerr.code, cerr.message, cerr.tr))
+		b.add(c, errorMessage(id, cerr.code, cerr.message, cerr.tr))
 	} else {
 		out := map[string]any{"context": res.ctx}
 		if req.ReturnResponse {
 			out["response"] = res.response
 		}
-		b.add(c, resultMessage(cmd.id, out))
+		b.add(c, resultMessage(id, out))
 	}
 	b.flush()
 }

@@ -25,7 +25,8 @@ type world struct {
 	memory map[string]map[string]any // attributes a light restores on turn_on
 
 	calls    []ServiceCall
-	failures map[string]string // "domain.service" -> message
+	failures map[string]string        // "domain.service" -> message
+	hangs    map[string]chan struct{} // "domain.service" -> closed by ReleaseServices
 
 	conns map[*conn]struct{}
 	subs  []*subscription
@@ -71,6 +72,7 @@ func newWorld(h *Home, now time.Time) world {
 		states:   make(map[string]*entityState),
 		history:  make(map[string][]*entityState),
 		failures: make(map[string]string),
+		hangs:    make(map[string]chan struct{}),
 		memory:   make(map[string]map[string]any),
 		conns:    make(map[*conn]struct{}),
 	}

@@ -35,6 +35,9 @@ type conn struct {
 	finished bool
 	wake     chan struct{}
 
+	hung  sync.WaitGroup // calls held by HangService (hang.go)
+	ended chan struct{}  // closed when the reader returns: hung calls give up
+
 	coalesce atomic.Bool // set by supported_features
 	authed   bool        // guarded by Server.mu
 	lastID   int64       // reader goroutine only
@@ -155,7 +158,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxMessageSize)
 	ctx, cancel := context.WithCancel(r.Context())
-	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	c := &conn{s: s, ws: ws, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), ended: make(chan struct{})}
 	s.mu.Lock()
 	s.w.conns[c] = struct{}{}
 	s.mu.Unlock()
@@ -163,6 +166,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	done := make(chan struct{})
 	go c.writer(done)
 	graceful := c.run()
+	close(c.ended)
+	c.hung.Wait()
 
 	s.mu.Lock()
 	s.unsubscribeAllLocked(c)

@@ -50,20 +50,20 @@ type outcome struct {
 	fromFault bool   // sent by a fault injector, not by the load
 }
 
-// tally collects outcomes; safe for concurrent use.
-type tally struct {
+// faultTally collects outcomes; safe for concurrent use.
+type faultTally struct {
 	mu   sync.Mutex
 	outs []outcome
 	seq  atomic.Int64
 }
 
-func (t *tally) add(o outcome) {
+func (t *faultTally) add(o outcome) {
 	t.mu.Lock()
 	t.outs = append(t.outs, o)
 	t.mu.Unlock()
 }
 
-func (t *tally) snapshot() []outcome {
+func (t *faultTally) snapshot() []outcome {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.outs)
@@ -71,7 +71,7 @@ func (t *tally) snapshot() []outcome {
 
 // recoveredAt returns when, after end, the load had an ok read and an ok
 // write in every write domain, each sent after end; ok is false until then.
-func (t *tally) recoveredAt(end time.Time) (at time.Time, ok bool) {
+func (t *faultTally) recoveredAt(end time.Time) (at time.Time, ok bool) {
 	first := map[string]time.Time{}
 	for _, o := range t.snapshot() {
 		if o.kind != "ok" || o.fromFault || o.start.Before(end) {
@@ -98,7 +98,7 @@ type loadClient struct {
 	b      *bridgeProc
 	http   *http.Client
 	prefix string // request_id prefix, unique per scenario
-	tally  *tally
+	tally  *faultTally
 	// mcp sends the calls as stateless MCP over HTTP (POST /mcp,
 	// 2026-07-28) instead of the REST API; they carry no request_id,
 	// which MCP has not, so a failed write is not repeated.
@@ -107,7 +107,7 @@ type loadClient struct {
 
 // newLoadClient returns a client whose connections come from local, if
 // set (a loopback address: the rate limit counts per address).
-func newLoadClient(b *bridgeProc, prefix string, local net.IP, tl *tally) *loadClient {
+func newLoadClient(b *bridgeProc, prefix string, local net.IP, tl *faultTally) *loadClient {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	if local != nil {
 		d.LocalAddr = &net.TCPAddr{IP: local}
@@ -329,7 +329,7 @@ func classifyAnswer(status int, raw []byte, id, want string) string {
 
 // runLoad runs workers, each with its own client address, until ctx ends;
 // each waits think between calls. It returns when every call has ended.
-func runLoad(ctx context.Context, b *bridgeProc, prefix string, workers int, think time.Duration, tl *tally) {
+func runLoad(ctx context.Context, b *bridgeProc, prefix string, workers int, think time.Duration, tl *faultTally) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		c := newLoadClient(b, fmt.Sprintf("%s-w%d", prefix, w), net.IPv4(127, 0, 1, byte(10+w)), tl)

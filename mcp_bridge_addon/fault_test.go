@@ -78,7 +78,7 @@ type faultEnv struct {
 	ha    *hasstest.Server
 	b     *bridgeProc
 	ctrl  string // control directory of the misbehaving children
-	tally *tally
+	tally *faultTally
 	start time.Time // the fault began
 	end   time.Time // the fault ended
 	rng   *rand.Rand
@@ -151,7 +151,7 @@ session_pool:
 
 // runScenario runs one fault from start to report.
 func runScenario(t *testing.T, sc scenario) {
-	f := &faultEnv{t: t, ctrl: t.TempDir(), tally: &tally{}, rng: rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))}
+	f := &faultEnv{t: t, ctrl: t.TempDir(), tally: &faultTally{}, rng: rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))}
 	f.ha = hasstest.NewServer(t, hasstest.Options{Token: randomToken("ha-")})
 	cfg := filepath.Join(t.TempDir(), "bridge.yaml")
 	writeFile(t, cfg, faultYAML(f, sc))
@@ -242,7 +242,7 @@ func report(t *testing.T, sc scenario, r *faultRow) {
 // bridge.
 func warmUp(t *testing.T, f *faultEnv) {
 	t.Helper()
-	tl := &tally{}
+	tl := &faultTally{}
 	c := newLoadClient(f.b, "warm", nil, tl)
 	defer c.close()
 	deadline := time.Now().Add(30 * time.Second)

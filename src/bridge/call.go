@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,12 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 	if err != nil {
 		return Result{}, p.kind, err
 	}
+	if h := mcpconn.HandlersFrom(ctx); h != nil && h.Exclusive && len(p.locks) == 1 && strings.HasPrefix(p.locks[0], "tool:") {
+		// A call that may wait for its client (a person answering an
+		// elicitation) would hold a lock on every call of its tool all the
+		// while; it runs alone on its child instead.
+		p.locks = nil
+	}
 	if routed(ctx, p.params) {
 		p.dedupKey = "" // its progress and child requests are its caller's alone
 	} else if b.cfg.Cache != nil && p.kind == KindRead {
@@ -91,6 +98,11 @@ func (b *Bridge) cached(ctx, cctx context.Context, deadline time.Time, req Reque
 		res = r
 		return r.Raw, err
 	})
+	if errors.Is(err, cache.ErrViewBehind) {
+		// The children never caught up with Home Assistant's events (an
+		// event storm): no answer is current enough to give.
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	if err != nil {
 		return b.fallback(ctx, req, p.kind, err)
 	}

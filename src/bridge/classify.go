@@ -197,8 +197,10 @@ var lockContainers = []string{"target", "data", "service_data"}
 // or list), and "area:<id>", "device:<id>", "floor:<id>", "label:<id>" for
 // area_id, device_id, floor_id and label_id, found at the top level or inside
 // target, data or service_data. Ids are lowercased,
-// as Home Assistant does. A write naming none of them locks "tool:<name>".
-// The result is sorted and has no duplicates.
+// as Home Assistant does. A write naming none of them locks
+// "tool:<name>:<domain>" when it names a service domain (a notification
+// must not wait for a hung script), else "tool:<name>". The result is
+// sorted and has no duplicates.
 func Locks(tool string, args map[string]any) []string {
 	var keys []string
 	scan := func(m map[string]any) {
@@ -215,6 +217,9 @@ func Locks(tool string, args map[string]any) []string {
 		}
 	}
 	if len(keys) == 0 {
+		if d, ok := args["domain"].(string); ok && d != "" {
+			return []string{"tool:" + tool + ":" + strings.ToLower(d)}
+		}
 		return []string{"tool:" + tool}
 	}
 	slices.Sort(keys)

@@ -29,6 +29,8 @@ func TestLocks(t *testing.T) {
 		{"non-string ids ignored", `{"entity_id":[1,true,null,{"x":1}],"target":"light.y"}`, []string{"tool:t"}},
 		{"nothing identifiable", `{"name":"reload"}`, []string{"tool:t"}},
 		{"no arguments", `{}`, []string{"tool:t"}},
+		{"untargeted, with a service domain", `{"domain":"Notify","service":"mobile"}`, []string{"tool:t:notify"}},
+		{"a target wins over the domain", `{"domain":"light","entity_id":"light.x"}`, []string{"light.x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

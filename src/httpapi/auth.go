@@ -23,9 +23,9 @@ const (
 // refuses every request with a message saying api_token must be set; false
 // (standalone, where the caller binds loopback only) lets requests through.
 //
-// Failed authentications are limited per client address (see authFailures):
-// past the limit every request from the address gets 429 until the window
-// ends.
+// Failed authentications (a wrong token or scheme, not a missing header)
+// are limited per client address (see authFailures): past the limit every
+// request from the address gets 429 until the window ends.
 func authenticate(token string, requireToken bool, healthPath string, failures *authFailures) gin.HandlerFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(c *gin.Context) {
@@ -39,6 +39,11 @@ func authenticate(token string, requireToken bool, healthPath string, failures *
 		case token == "":
 			unauthorized(c, msgTokenMissing)
 		case failures.blocked(c):
+		case c.GetHeader("Authorization") == "":
+			// No token guesses nothing, so it is not counted: clients probe
+			// without one (mcp-remote asks /.well-known/... for OAuth
+			// metadata before every start).
+			unauthorized(c, msgBadToken)
 		case !validBearer(c.GetHeader("Authorization"), want):
 			failures.failed(c, msgBadToken)
 		default:

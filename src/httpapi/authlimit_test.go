@@ -62,3 +62,19 @@ func TestAuthFailuresWindowEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestMissingTokenNotCounted answers 401 to requests without a token but
+// does not count them against the address: they guess nothing, and clients
+// probe without one (mcp-remote's OAuth discovery before every start).
+func TestMissingTokenNotCounted(t *testing.T) {
+	s := newTestServer(t, Config{APIToken: testToken, MaxAuthFailures: 3, Routes: withEcho})
+	const client = "192.0.2.7:4000"
+	for i := range 10 {
+		if r := do(s.Handler(), "GET", "/.well-known/oauth-protected-resource", client, nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("probe %d without a token: status %d, want 401", i+1, r.status)
+		}
+	}
+	if r := do(s.Handler(), "GET", "/echo", client, map[string]string{"Authorization": "Bearer " + testToken}); r.status != http.StatusOK {
+		t.Errorf("the right token after 10 tokenless probes: status %d, want 200", r.status)
+	}
+}

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
-	"net/netip"
 	"strconv"
 	"time"
 

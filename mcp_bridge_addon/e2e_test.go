@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -160,14 +161,25 @@ func runToEnd(t *testing.T, env map[string]string, args ...string) (code int, st
 }
 
 // freePort returns a loopback port that was free a moment ago.
+//
+// It picks from 20000-32767, below Linux's ephemeral range (32768 and up),
+// where port-0 listeners and outgoing connections of the tests running in
+// parallel (other packages included) take theirs: a port the kernel handed
+// out for ":0" and got back could be handed to another process before the
+// bridge binds it, and the test would then talk to a stranger.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		port := 20000 + mathrand.IntN(12768)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // in use
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-32767")
+	return 0
 }
 
 // waitPort waits until something listens on port, failing the test if the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
@@ -56,6 +57,7 @@ type stackOptions struct {
 	children int    // default 2
 	inflight int    // calls per child; default 1
 	events   string // if set, the children are pooltest's, recording here
+	cached   string // if set, this tool's answers are cached for a minute
 	cfg      mcphttp.Config
 }
 
@@ -82,7 +84,18 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err = bridge.New(bridge.Config{Executor: p, Capacity: p.Capacity, Queue: queue.Config{}})
+	bc := bridge.Config{Executor: p, Capacity: p.Capacity, Queue: queue.Config{}}
+	if o.cached != "" {
+		c, err := cache.New(cache.Config{Policies: map[string]cache.Policy{o.cached: {TTL: time.Minute, Level: cache.LevelL1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		bc.Cache = c
+		// The everything server marks no tool read-only; reads alone are cached.
+		bc.Tools = map[string]bridge.ToolPolicy{o.cached: {Kind: bridge.KindRead}}
+	}
+	b, err = bridge.New(bc)
 	if err != nil {
 		t.Fatal(err)
 	}

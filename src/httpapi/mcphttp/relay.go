@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 )
@@ -109,10 +110,20 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss), Client: principal(req)}
 	if len(p.Meta) > 0 {
 		br.Meta, _ = json.Marshal(p.Meta)
+		control, err := cacheControl(p.Meta)
+		if err != nil {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+		}
+		br.CacheControl = control
 	}
 	call := func(ctx context.Context) (json.RawMessage, error) {
 		res, err := h.cfg.Core.Call(ctx, br)
-		return res.Raw, err
+		if err != nil {
+			return nil, err
+		}
+		// The bridge's facts (cached, cache_expires, queue wait, ...) go
+		// in the result's _meta, as on the REST API.
+		return bridge.WithMeta(res.Raw, res.Meta)
 	}
 	var raw json.RawMessage
 	var err error
@@ -271,4 +282,26 @@ func principal(req mcp.Request) string {
 		return extra.TokenInfo.UserID
 	}
 	return ""
+}
+
+// metaCacheControl is the _meta key through which an MCP client gives what
+// the REST API's X-Cache-Control header gives: no-cache, no-store,
+// max-age=N.
+const metaCacheControl = bridge.MetaPrefix + "cache_control"
+
+// cacheControl reads the caller's cache wish from a request's _meta.
+func cacheControl(meta mcp.Meta) (cache.Control, error) {
+	v, ok := meta[metaCacheControl]
+	if !ok {
+		return cache.Control{}, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return cache.Control{}, fmt.Errorf("_meta %q must be a string such as \"no-cache\" or \"max-age=30\"", metaCacheControl)
+	}
+	c, err := cache.ParseControl(s)
+	if err != nil {
+		return cache.Control{}, fmt.Errorf("_meta %q: %w", metaCacheControl, err)
+	}
+	return c, nil
 }

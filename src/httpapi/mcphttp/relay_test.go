@@ -419,3 +419,39 @@ func waitEvent(t *testing.T, path string, match func(pooltest.Event) bool) {
 	}
 	t.Fatal("the expected child event never came")
 }
+
+// TestCacheOverMCP gives MCP clients the bridge's facts in the result's
+// _meta, as the REST API does, and the REST API's cache control through
+// _meta. (Whether an answer is cached is src/cache's to test: answers
+// without a view time, like this child's, are kept only once Home
+// Assistant's events have settled.)
+func TestCacheOverMCP(t *testing.T) {
+	s := newStack(t, stackOptions{cached: "test_simple_text"})
+	cs := connect(t, s, "2025-11-25", false, nil)
+	ctx := testContext(t)
+	call := func(control any) (*mcp.CallToolResult, error) {
+		p := &mcp.CallToolParams{Name: "test_simple_text"}
+		if control != nil {
+			p.Meta = mcp.Meta{"io.github.mcp-bridge/cache_control": control}
+		}
+		return cs.CallTool(ctx, p)
+	}
+	for i, control := range []any{nil, nil, "max-age=60", "no-cache"} {
+		res, err := call(control)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		cached, ok := res.Meta["io.github.mcp-bridge/cached"].(bool)
+		if !ok || res.Meta["io.github.mcp-bridge/kind"] != "read" {
+			t.Errorf("call %d: _meta %v; want the bridge's facts", i, res.Meta)
+		}
+		if control == "no-cache" && cached {
+			t.Errorf("call %d with no-cache was answered from the cache", i)
+		}
+	}
+	for _, bad := range []any{"max-age=soon", 42} {
+		if _, err := call(bad); err == nil || !strings.Contains(err.Error(), "cache_control") {
+			t.Errorf("cache control %v: %v; want an error naming it", bad, err)
+		}
+	}
+}

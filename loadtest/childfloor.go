@@ -37,24 +37,11 @@ type childRelay struct {
 func startChildRelay(ch *child) (*childRelay, error) {
 	cmd := exec.Command(ch.command[0], ch.command[1:]...)
 	cmd.Env = append(os.Environ(), ch.env...)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	in, poll, out, err := startPiped(cmd, "the child floor's child")
 	if err != nil {
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the child floor's child: %w", err)
-	}
-	f, ok := out.(*os.File)
-	if !ok {
-		return nil, fmt.Errorf("the child's output is a %T, want a pipe", out)
-	}
-	poll := pipepoll.NewReader(f)
-	r := &childRelay{cmd: cmd, in: in, poll: poll, out: bufio.NewReaderSize(poll, 64<<10)}
+	r := &childRelay{cmd: cmd, in: in, poll: poll, out: out}
 	if _, err := r.roundTrip(0, initializeBody); err != nil {
 		r.close()
 		return nil, fmt.Errorf("initializing the child floor's child: %w", err)

@@ -81,24 +81,35 @@ func startRelay() (*relay, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), envEcho+"=1")
+	in, poll, out, err := startPiped(cmd, "the echo child")
+	if err != nil {
+		return nil, err
+	}
+	return &relay{cmd: cmd, in: in, poll: poll, out: out}, nil
+}
+
+// startPiped starts cmd with its stdin and stdout piped (stderr passed on)
+// and its output read through a polling reader, as the bridge reads its
+// children. what names the child in errors.
+func startPiped(cmd *exec.Cmd, what string) (io.WriteCloser, *pipepoll.Reader, *bufio.Reader, error) {
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the echo child: %w", err)
+		return nil, nil, nil, fmt.Errorf("starting %s: %w", what, err)
 	}
 	f, ok := out.(*os.File)
 	if !ok {
-		return nil, fmt.Errorf("the echo child's output is a %T, want a pipe", out)
+		return nil, nil, nil, fmt.Errorf("the output of %s is a %T, want a pipe", what, out)
 	}
 	poll := pipepoll.NewReader(f)
-	return &relay{cmd: cmd, in: in, poll: poll, out: bufio.NewReaderSize(poll, 64<<10)}, nil
+	return in, poll, bufio.NewReaderSize(poll, 64<<10), nil
 }
 
 func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {

@@ -64,7 +64,8 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		if st.cache, err = cache.New(cacheConfig(cfg, client, log, reg)); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
-		bc.Cache, bc.CacheProfile, bc.Fallback = st.cache, exposureProfile(cfg), cacheFallback(st.cache, exposureProfile(cfg))
+		profile := exposureProfile(cfg)
+		bc.Cache, bc.CacheProfile, bc.Fallback = st.cache, profile, cacheFallback(st.cache, profile)
 	}
 	if b, err = bridge.New(bc); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)

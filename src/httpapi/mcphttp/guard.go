@@ -51,7 +51,7 @@ func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 		w.Header().Set("X-Accel-Buffering", "no")
 		kw := newWriter(w, h.cfg.KeepAlive)
 		defer kw.stop()
-		serve(kw, withIdentity(r, h.cfg.Identity(r)))
+		h.identify(kw, r, serve)
 	})
 }
 

@@ -110,6 +110,8 @@ type Handler struct {
 	closing   chan struct{}  // closed by Close: parked calls stop waiting for input
 	closeOnce sync.Once
 	events    *notifyQueue // notifications for every client, off the children's readers
+
+	withPrincipal func(http.Handler) http.Handler // see identify
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -130,7 +132,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), events: newNotifyQueue(eventQueueSize)}, nil
+	h := &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), events: newNotifyQueue(eventQueueSize)}
+	h.withPrincipal = h.principalMiddleware()
+	return h, nil
 }
 
 func setDefault[T comparable](v *T, d T) {
@@ -283,20 +287,24 @@ func (h *Handler) newServer(initResult json.RawMessage) (*mcp.Server, error) {
 	return s, nil
 }
 
-// withIdentity puts the request's principal where the SDK looks for the
-// owner of a session.
-func withIdentity(r *http.Request, id string) *http.Request {
-	if id == "" {
-		return r
+// identify runs serve with the request's principal where the SDK looks for
+// the owner of a session: the SDK's own token middleware, made once in New,
+// puts it there. A request without a principal goes as it is.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
+	if h.cfg.Identity(r) == "" {
+		serve(w, r)
+		return
 	}
-	var out *http.Request
-	auth.RequireBearerToken(func(context.Context, string, *http.Request) (*auth.TokenInfo, error) {
-		return &auth.TokenInfo{UserID: id, Expiration: time.Now().Add(24 * time.Hour)}, nil
-	}, nil)(http.HandlerFunc(func(_ http.ResponseWriter, r2 *http.Request) { out = r2 })).ServeHTTP(discard{}, bearer(r))
-	if out == nil {
-		return r
-	}
-	return out
+	h.withPrincipal(serve).ServeHTTP(w, bearer(r))
+}
+
+// principalMiddleware is the SDK's token middleware with a verifier that
+// names the principal Config.Identity found: the server's own
+// authentication has accepted the request already.
+func (h *Handler) principalMiddleware() func(http.Handler) http.Handler {
+	return auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		return &auth.TokenInfo{UserID: h.cfg.Identity(r), Expiration: time.Now().Add(24 * time.Hour)}, nil
+	}, nil)
 }
 
 // bearer returns r with an Authorization header for the SDK's token
@@ -310,14 +318,6 @@ func bearer(r *http.Request) *http.Request {
 	r2.Header.Set("Authorization", "Bearer authenticated")
 	return r2
 }
-
-// discard is a ResponseWriter for the SDK's token middleware, which writes
-// nothing on success.
-type discard struct{}
-
-func (discard) Header() http.Header         { return http.Header{} }
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-func (discard) WriteHeader(int)             {}
 
 // modernEra reports whether a request belongs to the stateless 2026-07-28
 // era: it says so in MCP-Protocol-Version, or, with no session, in its

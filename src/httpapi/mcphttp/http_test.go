@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,11 +74,9 @@ func initialize(t *testing.T, s *stack, version string, headers map[string]strin
 
 // modernCall is a 2026-07-28 tools/call body.
 func modernCall(id int, tool, extra string) string {
-	return `{"jsonrpc":"2.0","id":` + itoa(id) + `,"method":"tools/call","params":{"name":"` + tool + `","arguments":{}` + extra +
+	return `{"jsonrpc":"2.0","id":` + strconv.Itoa(id) + `,"method":"tools/call","params":{"name":"` + tool + `","arguments":{}` + extra +
 		`,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestModernEra serves 2026-07-28 requests statelessly on the same URL:
 // discovery, caching hints, resultType, and 405 for GET.

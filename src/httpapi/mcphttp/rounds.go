@@ -191,7 +191,7 @@ func (r *round) add(a *ask) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.next++
-	r.pending[r.state+"-"+itoa(r.next)] = a
+	r.pending[r.state+"-"+strconv.Itoa(r.next)] = a
 }
 
 func (r *round) waiting() bool {
@@ -294,5 +294,3 @@ func withResultType(raw json.RawMessage, rt string) json.RawMessage {
 	}
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
 	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // The stdio MCP children the bridge and its peer can be measured with
@@ -168,7 +168,7 @@ func newOursChild(o options) (*child, error) {
 		return nil, err
 	}
 	token := rand.Text()
-	home := hasstest.New(hasstest.Options{Token: token, Home: hasstest.DemoHome()})
+	home := simhome.New(simhome.Options{Token: token, Home: simhome.DemoHome()})
 	if err := home.Start("127.0.0.1:0"); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting the simulated home: %w", err)

@@ -11,7 +11,7 @@ import (
 const (
 	ModeAddon      = "addon"      // under the Supervisor: SUPERVISOR_TOKEN set, HASS_URL not
 	ModeStandalone = "standalone" // HASS_URL and HASS_TOKEN (or home_assistant in the file)
-	ModeDemo       = "demo"       // --demo: an in-process simulated home (hasstest)
+	ModeDemo       = "demo"       // --demo: an in-process simulated home (simhome)
 )
 
 // Config is the bridge's effective configuration: defaults, then the add-on

@@ -6,15 +6,15 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
-// startDemo starts the simulated home (hasstest's demo house) on a random
+// startDemo starts the simulated home (simhome's demo house) on a random
 // loopback port with a random token, and points cfg at it. The returned
 // function stops it.
 func startDemo(cfg *Config, log zerolog.Logger) (stop func(), err error) {
 	token := rand.Text()
-	home := hasstest.New(hasstest.Options{Token: token, Home: hasstest.DemoHome()})
+	home := simhome.New(simhome.Options{Token: token, Home: simhome.DemoHome()})
 	if err := home.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("starting the simulated home: %w", err)
 	}

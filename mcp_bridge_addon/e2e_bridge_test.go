@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // bridgeProc is a running "serve" and how to reach its API.
@@ -196,7 +196,7 @@ func processAlive(pid int) bool {
 // stops everything, children included, with exit code 0.
 func TestServeBridge(t *testing.T) {
 	haToken := randomToken("ha-secret-")
-	ha := hasstest.NewServer(t, hasstest.Options{Token: haToken})
+	ha := simhome.NewServer(t, simhome.Options{Token: haToken})
 	options := filepath.Join(t.TempDir(), "options.json")
 	writeFile(t, options, `{"pool_min_sessions": 2, "pool_max_sessions": 3, "blocked_entities": ["light.garage"],
 		"request_timeout_seconds": 45, "rate_limit_per_second": 0}`)
@@ -276,7 +276,7 @@ func checkInitializeAndList(t *testing.T, b *bridgeProc) {
 
 // checkTurnOn turns entity on through call_service, then reads it back
 // through get_entity_state and in the fake Home Assistant itself.
-func checkTurnOn(t *testing.T, b *bridgeProc, ha *hasstest.Server, entity string) {
+func checkTurnOn(t *testing.T, b *bridgeProc, ha *simhome.Server, entity string) {
 	t.Helper()
 	if st := stateOf(t, ha, entity); st != "off" {
 		t.Fatalf("%s is %q before the test, want off", entity, st)
@@ -291,7 +291,7 @@ func checkTurnOn(t *testing.T, b *bridgeProc, ha *hasstest.Server, entity string
 	}
 }
 
-func stateOf(t *testing.T, ha *hasstest.Server, entity string) string {
+func stateOf(t *testing.T, ha *simhome.Server, entity string) string {
 	t.Helper()
 	raw, ok := ha.State(entity)
 	if !ok {
@@ -420,7 +420,7 @@ func TestServeChildrenCannotStart(t *testing.T) {
 // child: the call must still complete and be answered, and the bridge then
 // exit with 0 and no child left.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
 	b.waitSessions(t)
 	kids := children(t, b.cmd.Process.Pid)
@@ -478,7 +478,7 @@ func waitRunning(t *testing.T, b *bridgeProc) {
 // bridge and by its children alike.
 func TestServeAddonMode(t *testing.T) {
 	supervisorToken := randomToken("supervisor-")
-	ha := hasstest.NewServer(t, hasstest.Options{Token: supervisorToken})
+	ha := simhome.NewServer(t, simhome.Options{Token: supervisorToken})
 	options := filepath.Join(t.TempDir(), "options.json")
 	writeFile(t, options, `{"log_level": "debug", "pool_min_sessions": 2, "pool_max_sessions": 2, "rate_limit_per_second": 0}`)
 	b := startBridge(t, map[string]string{envSupervisorToken: supervisorToken, envSupervisorURL: ha.URL(),

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // readState calls get_entity_state through the REST API and returns the
@@ -56,7 +56,7 @@ func cacheHits(t *testing.T, b *bridgeProc) int {
 // served stale once Home Assistant has announced it, and a write is seen by
 // the very next read.
 func TestServeCache(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
 	b.waitSessions(t)
 	const light = "light.kitchen_spots"

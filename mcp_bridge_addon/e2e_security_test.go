@@ -25,7 +25,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // Bodies of the MCP requests the attacks send.
@@ -635,7 +635,7 @@ func (b *bridgeProc) stalledBody(sid string) string {
 // and uses the same one at the next start.
 func TestServeAddonGeneratedToken(t *testing.T) {
 	supervisorToken := randomToken("supervisor-")
-	ha := hasstest.NewServer(t, hasstest.Options{Token: supervisorToken})
+	ha := simhome.NewServer(t, simhome.Options{Token: supervisorToken})
 	options := filepath.Join(t.TempDir(), "options.json")
 	writeFile(t, options, `{"pool_min_sessions": 1, "pool_max_sessions": 1, "rate_limit_per_second": 0}`)
 	data := t.TempDir()

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // TestServe runs "mcp_bridge_addon serve" against the fake Home Assistant:
@@ -19,7 +19,7 @@ import (
 // exit on SIGTERM. Tokens must never reach the log, even at trace level.
 func TestServe(t *testing.T) {
 	haToken, apiToken := randomToken("ha-secret-"), randomToken("api-secret-")
-	ha := hasstest.NewServer(t, hasstest.Options{Token: haToken})
+	ha := simhome.NewServer(t, simhome.Options{Token: haToken})
 	port, ingressPort := freePort(t), freePort(t)
 	env := map[string]string{
 		envHassURL: ha.URL(), envHassToken: haToken, envToken: apiToken, envLogLevel: "trace",
@@ -251,7 +251,7 @@ func TestPrintConfig(t *testing.T) {
 // is down: it must serve /health with 503 and become healthy once Home
 // Assistant comes up, without a restart.
 func TestServeHomeAssistantDownAtStart(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	ha.Stop()
 	port := freePort(t)
 	p := start(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token(),

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // Issue #9: on SIGTERM with a write hung at Home Assistant, its client's
@@ -16,7 +16,7 @@ import (
 // 1 after 28.5 s. The client must get "outcome unknown" and the process
 // exit 0.
 func TestServeAnswersHungWriteOnSIGTERM(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
 	b.waitSessions(t)
 	kids := children(t, b.cmd.Process.Pid)

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func faultScenarios() []scenario {
@@ -141,9 +141,9 @@ func eventStorm(f *faultEnv) (end func()) {
 			<-tick.C
 			// Catch up when a burst took longer than a tick.
 			for due := min(int(time.Since(start)*stormRate/time.Second), stormEvents); n < due; {
-				updates := make([]hasstest.StateUpdate, min(stormBatch, due-n))
+				updates := make([]simhome.StateUpdate, min(stormBatch, due-n))
 				for i := range updates {
-					updates[i] = hasstest.StateUpdate{EntityID: sensors[(n+i)%len(sensors)], State: fmt.Sprint(n + i)}
+					updates[i] = simhome.StateUpdate{EntityID: sensors[(n+i)%len(sensors)], State: fmt.Sprint(n + i)}
 				}
 				f.ha.FireStates(updates...)
 				n += len(updates)

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // The suite's settings and bounds.
@@ -75,7 +75,7 @@ type scenario struct {
 // faultEnv is a running scenario.
 type faultEnv struct {
 	t     *testing.T
-	ha    *hasstest.Server
+	ha    *simhome.Server
 	b     *bridgeProc
 	ctrl  string // control directory of the misbehaving children
 	tally *faultTally
@@ -152,7 +152,7 @@ session_pool:
 // runScenario runs one fault from start to report.
 func runScenario(t *testing.T, sc scenario) {
 	f := &faultEnv{t: t, ctrl: t.TempDir(), tally: &faultTally{}, rng: rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))}
-	f.ha = hasstest.NewServer(t, hasstest.Options{Token: randomToken("ha-")})
+	f.ha = simhome.NewServer(t, simhome.Options{Token: randomToken("ha-")})
 	cfg := filepath.Join(t.TempDir(), "bridge.yaml")
 	writeFile(t, cfg, faultYAML(f, sc))
 	f.b = startBridge(t, map[string]string{envHassURL: f.ha.URL(), envHassToken: f.ha.Token(), envConfig: cfg})

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // TestEventsFromHomeAssistant wires the cache as the bridge will: the
@@ -17,7 +17,7 @@ import (
 // Assistant and feeds them to OnEvent. Real event shapes reach the
 // invalidation; a dropped connection flushes through the Missed event.
 func TestEventsFromHomeAssistant(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	client, err := hass.New(hass.Config{RESTURL: srv.RESTURL(), WebSocketURL: srv.WebSocketURL(), Token: srv.Token(),
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if err != nil {

@@ -5,11 +5,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func BenchmarkPing(b *testing.B) {
-	srv := hasstest.NewServer(b, hasstest.Options{})
+	srv := simhome.NewServer(b, simhome.Options{})
 	cfg := testConfig(b, srv)
 	cfg.Logger = zerolog.Nop()
 	c := startClient(b, cfg)
@@ -25,7 +25,7 @@ func BenchmarkPing(b *testing.B) {
 }
 
 func BenchmarkGetStatesLargeHome(b *testing.B) {
-	srv := hasstest.NewServer(b, hasstest.Options{Home: hasstest.LargeHome(10000)})
+	srv := simhome.NewServer(b, simhome.Options{Home: simhome.LargeHome(10000)})
 	cfg := testConfig(b, srv)
 	cfg.Logger = zerolog.Nop()
 	c := startClient(b, cfg)

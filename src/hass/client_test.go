@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -52,7 +52,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestAuthOK(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{Version: "2031.4.1"})
+	srv := simhome.NewServer(t, simhome.Options{Version: "2031.4.1"})
 	logs := &syncBuffer{}
 	cfg := testConfig(t, srv)
 	cfg.Logger = zerolog.New(logs).Level(zerolog.DebugLevel)
@@ -79,7 +79,7 @@ func TestAuthOK(t *testing.T) {
 }
 
 func TestAuthInvalid(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	const token = "wrong-token-5ecr3t"
 	logs := &syncBuffer{}
 	cfg := testConfig(t, srv)
@@ -120,7 +120,7 @@ func TestAuthInvalid(t *testing.T) {
 }
 
 func TestAbsentAtStart(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	srv.Stop()
 	c := startClient(t, testConfig(t, srv))
 	waitFor(t, "a failed attempt", func() bool { return c.Status().LastError != "not connected yet" })
@@ -165,7 +165,7 @@ func TestServerAppearsLater(t *testing.T) {
 	cfg := hass.Config{
 		RESTURL:      "http://" + addr + "/api",
 		WebSocketURL: "ws://" + addr + "/api/websocket",
-		Token:        hasstest.DefaultToken,
+		Token:        simhome.DefaultToken,
 		Logger:       zerolog.New(zerolog.NewTestWriter(t)),
 		MinBackoff:   20 * time.Millisecond,
 		MaxBackoff:   100 * time.Millisecond,
@@ -173,7 +173,7 @@ func TestServerAppearsLater(t *testing.T) {
 	c := startClient(t, cfg)
 	waitFor(t, "a refused attempt", func() bool { return c.Status().LastError != "not connected yet" })
 
-	srv := hasstest.New(hasstest.Options{})
+	srv := simhome.New(simhome.Options{})
 	if err := srv.Start(addr); err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}
@@ -185,7 +185,7 @@ func TestServerAppearsLater(t *testing.T) {
 }
 
 func TestReconnect(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	waitConnected(t, c)
 	sub, err := c.Subscribe(testCtx(t), "state_changed")
@@ -236,7 +236,7 @@ func TestReconnect(t *testing.T) {
 // expectStateEvent sets entityID to fresh values until sub delivers a
 // state_changed event for it, proving the subscription is live. It retries
 // because a re-subscription may still be on its way to the server.
-func expectStateEvent(t *testing.T, srv *hasstest.Server, sub *hass.Subscription, entityID string) {
+func expectStateEvent(t *testing.T, srv *simhome.Server, sub *hass.Subscription, entityID string) {
 	t.Helper()
 	for attempt := 0; attempt < 40; attempt++ {
 		want := "v" + time.Now().Format("150405.000000000")
@@ -274,7 +274,7 @@ func decodeStateChanged(t *testing.T, ev hass.Event) *hass.StateChangedData {
 }
 
 func TestCommandContextCancel(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	waitConnected(t, c)
 
@@ -296,7 +296,7 @@ func TestCommandContextCancel(t *testing.T) {
 }
 
 func TestNoGoroutineLeak(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c, err := hass.New(testConfig(t, srv))
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +340,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 // TestWaitConnected checks that WaitConnected gives up with ErrUnavailable
 // while Home Assistant is down and returns once the client has connected.
 func TestWaitConnected(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	srv.Stop()
 	c := startClient(t, testConfig(t, srv))
 	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)

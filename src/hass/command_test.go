@@ -17,11 +17,11 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func TestConcurrentCommands(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	waitConnected(t, c)
 
@@ -52,7 +52,7 @@ func TestConcurrentCommands(t *testing.T) {
 }
 
 func TestServiceError(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	srv.FailService("light", "turn_on", "bulb on fire")
 	_, err := c.CallService(testCtx(t), hass.ServiceCall{Domain: "light", Service: "turn_on",

@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // TestMain fails the run if any goroutine of package hass outlives the tests.
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 }
 
 // clientGoroutines returns the stacks of live goroutines running code of
-// package hass (not hass_test, not hasstest).
+// package hass (not hass_test, not simhome).
 func clientGoroutines() string {
 	buf := make([]byte, 1<<20)
 	for {
@@ -82,7 +82,7 @@ func (b *syncBuffer) String() string {
 }
 
 // testConfig returns a client config for srv with short backoffs.
-func testConfig(t testing.TB, srv *hasstest.Server) hass.Config {
+func testConfig(t testing.TB, srv *simhome.Server) hass.Config {
 	return hass.Config{
 		RESTURL:      srv.RESTURL(),
 		WebSocketURL: srv.WebSocketURL(),

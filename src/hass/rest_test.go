@@ -11,11 +11,11 @@ import (
 	"testing"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func TestRESTErrors(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c, err := hass.New(testConfig(t, srv)) // REST needs no Run
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func (p *supervisorProxy) served(path string) bool {
 }
 
 func TestSupervisorURLLayout(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	proxy := &supervisorProxy{}
 	web := httptest.NewServer(proxy.handler(t, srv.URL()))
 	t.Cleanup(web.Close)

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func TestEventsInOrder(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	waitConnected(t, c)
 	sub, err := c.Subscribe(testCtx(t), "state_changed")
@@ -31,9 +31,9 @@ func TestEventsInOrder(t *testing.T) {
 	}
 	// The second half as one burst, which reaches the client as coalesced
 	// frames (JSON arrays).
-	var burst []hasstest.StateUpdate
+	var burst []simhome.StateUpdate
 	for i := n / 2; i < n; i++ {
-		burst = append(burst, hasstest.StateUpdate{EntityID: "sensor.order", State: strconv.Itoa(i)})
+		burst = append(burst, simhome.StateUpdate{EntityID: "sensor.order", State: strconv.Itoa(i)})
 	}
 	srv.FireStates(burst...)
 	for want := 0; want < n; {
@@ -58,7 +58,7 @@ func TestEventsInOrder(t *testing.T) {
 }
 
 func TestSlowSubscriberDropsAndFlagsMissed(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	cfg := testConfig(t, srv)
 	cfg.EventBuffer = 4
 	c := startClient(t, cfg)
@@ -96,7 +96,7 @@ func TestSlowSubscriberDropsAndFlagsMissed(t *testing.T) {
 }
 
 func TestSubscriptionClose(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	c := startClient(t, testConfig(t, srv))
 	waitConnected(t, c)
 	sub, err := c.Subscribe(testCtx(t), "")
@@ -120,7 +120,7 @@ func TestSubscriptionClose(t *testing.T) {
 }
 
 func TestHeartbeatReplacesDeadConnection(t *testing.T) {
-	srv := hasstest.NewServer(t, hasstest.Options{})
+	srv := simhome.NewServer(t, simhome.Options{})
 	cfg := testConfig(t, srv)
 	cfg.PingInterval, cfg.PongTimeout = 50*time.Millisecond, 300*time.Millisecond
 	c := startClient(t, cfg)

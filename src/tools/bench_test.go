@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -64,7 +64,7 @@ func BenchmarkGetEntities(b *testing.B) {
 
 // benchSession serves LargeHome(10000) with or without a running index.
 func benchSession(b *testing.B, index bool) *mcp.ClientSession {
-	ha := hasstest.NewServer(b, hasstest.Options{Home: hasstest.LargeHome(10000)})
+	ha := simhome.NewServer(b, simhome.Options{Home: simhome.LargeHome(10000)})
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
 	if err != nil {
 		b.Fatal(err)
@@ -107,10 +107,10 @@ func TestAnswerSizes(t *testing.T) {
 	var rows []string
 	for _, h := range []struct {
 		name      string
-		home      *hasstest.Home
+		home      *simhome.Home
 		questions []question
-	}{{"DemoHome (49 entities)", hasstest.DemoHome(), demoQuestions}, {"LargeHome(10000)", hasstest.LargeHome(10000), largeQuestions}} {
-		e := startEnv(t, Config{}, hasstest.Options{Home: h.home})
+	}{{"DemoHome (49 entities)", simhome.DemoHome(), demoQuestions}, {"LargeHome(10000)", simhome.LargeHome(10000), largeQuestions}} {
+		e := startEnv(t, Config{}, simhome.Options{Home: h.home})
 		raw := rawStates(t, e.client)
 		total := 2
 		for _, r := range raw {

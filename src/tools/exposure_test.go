@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 func TestReadOnlyHidesWrites(t *testing.T) {
-	e := startEnv(t, Config{ReadOnly: true}, hasstest.Options{})
+	e := startEnv(t, Config{ReadOnly: true}, simhome.Options{})
 	want := []string{"get_entities", "get_entity_state", "get_history", "get_services", "list_areas", "list_automations", "render_template"}
 	if diff := cmp.Diff(want, toolNames(t, e.cs)); diff != "" {
 		t.Errorf("read-only tools (-want +got):\n%s", diff)
@@ -20,7 +20,7 @@ func TestReadOnlyHidesWrites(t *testing.T) {
 }
 
 func TestBlockedEntitiesNeverAppear(t *testing.T) {
-	e := startEnv(t, Config{BlockedEntities: []string{"lock.*", "sensor.kitchen_*", "light.garage"}}, hasstest.Options{})
+	e := startEnv(t, Config{BlockedEntities: []string{"lock.*", "sensor.kitchen_*", "light.garage"}}, simhome.Options{})
 	hidden := func(id string) bool {
 		return strings.HasPrefix(id, "lock.") || strings.HasPrefix(id, "sensor.kitchen_") || id == "light.garage"
 	}
@@ -84,7 +84,7 @@ func TestBlockedEntitiesNeverAppear(t *testing.T) {
 }
 
 func TestGarageRule(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	wantError(t, e.call(t, "call_service", map[string]any{"domain": "cover", "service": "open_cover", "entity_id": "cover.garage_door"}),
 		"needs confirmation", "cover.garage_door", "\"confirm\": true")
 	wantError(t, e.call(t, "call_service", map[string]any{"domain": "homeassistant", "service": "toggle", "target": map[string]any{"area_id": "garage"}}),
@@ -102,7 +102,7 @@ func TestGarageRule(t *testing.T) {
 }
 
 func TestConfirmServices(t *testing.T) {
-	e := startEnv(t, Config{ConfirmServices: []string{"lock.unlock", "switch.*"}}, hasstest.Options{})
+	e := startEnv(t, Config{ConfirmServices: []string{"lock.unlock", "switch.*"}}, simhome.Options{})
 	wantError(t, e.call(t, "call_service", map[string]any{"domain": "lock", "service": "unlock", "entity_id": "lock.front_door"}),
 		"lock.unlock needs confirmation")
 	wantError(t, e.call(t, "call_service", map[string]any{"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_machine"}),
@@ -119,11 +119,11 @@ func TestConfirmServices(t *testing.T) {
 	}
 	// Alarms are not in this list: disarming needs no confirmation here.
 	wantOK(t, e.call(t, "call_service", map[string]any{"domain": "alarm_control_panel", "service": "alarm_arm_away", "entity_id": "alarm_control_panel.home_alarm",
-		"data": map[string]any{"code": hasstest.DemoAlarmCode}}))
+		"data": map[string]any{"code": simhome.DemoAlarmCode}}))
 }
 
 func TestDefaultConfirmServices(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	for _, c := range []map[string]any{
 		{"domain": "lock", "service": "unlock", "entity_id": "lock.garden_gate"},
 		{"domain": "lock", "service": "open", "entity_id": "lock.garden_gate"},
@@ -135,7 +135,7 @@ func TestDefaultConfirmServices(t *testing.T) {
 }
 
 func TestAllowedDomains(t *testing.T) {
-	e := startEnv(t, Config{AllowedDomains: []string{"light", "sensor", "input_*"}}, hasstest.Options{})
+	e := startEnv(t, Config{AllowedDomains: []string{"light", "sensor", "input_*"}}, simhome.Options{})
 	names := toolNames(t, e.cs)
 	if slices.Contains(names, "list_automations") || slices.Contains(names, "render_template") {
 		t.Errorf("tools %v; automation tools and render_template should be hidden", names)
@@ -166,7 +166,7 @@ func TestAllowedDomains(t *testing.T) {
 }
 
 func TestHiddenEntitiesScrubbedFromAttributes(t *testing.T) {
-	e := startEnv(t, Config{BlockedEntities: []string{"light.living_room_floor_lamp"}}, hasstest.Options{})
+	e := startEnv(t, Config{BlockedEntities: []string{"light.living_room_floor_lamp"}}, simhome.Options{})
 	var st entityStateOut
 	decodeOut(t, e.call(t, "get_entity_state", map[string]any{"entity_id": "scene.movie_night"}), &st)
 	want := []any{"light.living_room_ceiling", "cover.living_room_blinds"}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"golang.org/x/tools/txtar"
 )
 
@@ -52,7 +52,7 @@ func normalize(s string) string { return ulidRE.ReplaceAllString(s, "<ulid>") }
 
 func goldenEnv(t *testing.T) *testEnv {
 	now := func() time.Time { return fixedNow }
-	return startEnv(t, Config{Now: now}, hasstest.Options{Now: now})
+	return startEnv(t, Config{Now: now}, simhome.Options{Now: now})
 }
 
 // TestGoldenTools pins the tool list: names, descriptions, schemas, hints.
@@ -72,7 +72,7 @@ func TestGoldenTools(t *testing.T) {
 // TestGoldenAnswers pins typical answers, text and structured.
 func TestGoldenAnswers(t *testing.T) {
 	e := goldenEnv(t)
-	ar := &txtar.Archive{Comment: []byte("A typical session against hasstest.DemoHome: each step's call, its text answer and its structured answer.\nRegenerate with: go test ./src/tools -run TestGolden -update\n")}
+	ar := &txtar.Archive{Comment: []byte("A typical session against simhome.DemoHome: each step's call, its text answer and its structured answer.\nRegenerate with: go test ./src/tools -run TestGolden -update\n")}
 	for i, c := range goldenCalls {
 		res := e.call(t, c.tool, c.args)
 		prefix := fmt.Sprintf("%02d-%s", i+1, c.name)

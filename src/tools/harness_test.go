@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // testEnv is the tools served in-process over in-memory transports to an
 // SDK client, against a fake Home Assistant.
 type testEnv struct {
-	ha     *hasstest.Server
+	ha     *simhome.Server
 	client *hass.Client
 	tools  *Tools
 	cs     *mcp.ClientSession
@@ -42,9 +42,9 @@ type testEnv struct {
 
 // startEnv starts a fake home, a hass client, the tools with a running
 // index and an MCP client session; everything stops when the test ends.
-func startEnv(t testing.TB, cfg Config, opts hasstest.Options) *testEnv {
+func startEnv(t testing.TB, cfg Config, opts simhome.Options) *testEnv {
 	t.Helper()
-	ha := hasstest.NewServer(t, opts)
+	ha := simhome.NewServer(t, opts)
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token(),
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -54,7 +54,7 @@ func startEnv(t testing.TB, cfg Config, opts hasstest.Options) *testEnv {
 }
 
 // connectEnv serves tools over ha (which may wrap hc) to a client session.
-func connectEnv(t testing.TB, srv *hasstest.Server, hc *hass.Client, ha HomeAssistant, cfg Config) *testEnv {
+func connectEnv(t testing.TB, srv *simhome.Server, hc *hass.Client, ha HomeAssistant, cfg Config) *testEnv {
 	t.Helper()
 	tl, err := New(cfg, ha)
 	if err != nil {

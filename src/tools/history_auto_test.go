@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // steppingClock is a fake clock for the fake home: each reading is a
@@ -26,7 +26,7 @@ func (c *steppingClock) Now() time.Time {
 
 func TestGetHistory(t *testing.T) {
 	clock := &steppingClock{now: fixedNow.Add(-time.Hour)}
-	e := startEnv(t, Config{Now: func() time.Time { return fixedNow }}, hasstest.Options{Now: clock.Now})
+	e := startEnv(t, Config{Now: func() time.Time { return fixedNow }}, simhome.Options{Now: clock.Now})
 	for _, v := range []string{"21.0", "21.5", "22.0"} {
 		e.ha.SetState("sensor.kitchen_temperature", v, nil)
 	}
@@ -77,7 +77,7 @@ func TestGetHistory(t *testing.T) {
 }
 
 func TestAutomations(t *testing.T) {
-	e := startEnv(t, Config{Now: func() time.Time { return fixedNow }}, hasstest.Options{})
+	e := startEnv(t, Config{Now: func() time.Time { return fixedNow }}, simhome.Options{})
 	var created createAutomationOut
 	decodeOut(t, e.call(t, "create_automation", map[string]any{"config": automationExampleYAML}), &created)
 	want := createAutomationOut{ID: "1795185000000", EntityID: "automation.porch_light_at_sunset", Alias: "Porch light at sunset", State: "on"}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -25,7 +25,7 @@ func stateOf(t *testing.T, e *testEnv, id string) string {
 }
 
 func TestIndexFollowsEvents(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	if got := stateOf(t, e, "binary_sensor.garage_motion"); got != "off" {
 		t.Fatalf("initial state %q", got)
 	}
@@ -41,7 +41,7 @@ func TestIndexFollowsEvents(t *testing.T) {
 }
 
 func TestHomeAssistantRestart(t *testing.T) {
-	e := startEnv(t, Config{UnavailableWait: 200 * time.Millisecond}, hasstest.Options{})
+	e := startEnv(t, Config{UnavailableWait: 200 * time.Millisecond}, simhome.Options{})
 	if got := stateOf(t, e, "light.garage"); got != "off" {
 		t.Fatalf("initial state %q", got)
 	}
@@ -83,7 +83,7 @@ func (l lossyHA) Command(ctx context.Context, cmd any, result any) error {
 }
 
 func TestConnectionLostDuringCall(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestConnectionLostDuringCall(t *testing.T) {
 
 func TestLargeHomeAnswersAreBounded(t *testing.T) {
 	const n = 10000
-	e := startEnv(t, Config{}, hasstest.Options{Home: hasstest.LargeHome(n)})
+	e := startEnv(t, Config{}, simhome.Options{Home: simhome.LargeHome(n)})
 	for _, args := range []map[string]any{{}, {"limit": 1000}, {"domain": "sensor", "limit": 1000}, {"search": "0", "limit": 1000, "offset": 10}} {
 		res := e.call(t, "get_entities", args)
 		var out getEntitiesOut
@@ -124,7 +124,7 @@ func TestLargeHomeAnswersAreBounded(t *testing.T) {
 // TestNewServerWithoutIndex serves the tools without Tools.Run: every call
 // reads Home Assistant afresh, and writes are still seen by reads.
 func TestNewServerWithoutIndex(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestConfigValidate(t *testing.T) {
 // answer fits, by paging or shortening, rather than failing.
 func TestSmallAnswerCap(t *testing.T) {
 	const limit = 4096
-	e := startEnv(t, Config{MaxAnswerBytes: limit}, hasstest.Options{})
+	e := startEnv(t, Config{MaxAnswerBytes: limit}, simhome.Options{})
 	for _, c := range goldenCalls {
 		res := e.call(t, c.tool, c.args)
 		if res.IsError && strings.Contains(textOf(res), "too large") {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -70,7 +70,7 @@ func (l *lockedBuffer) String() string {
 // procEnv is a real `mcp_bridge_addon stdio` child driven by the SDK
 // client over its stdin and stdout.
 type procEnv struct {
-	ha     *hasstest.Server
+	ha     *simhome.Server
 	cs     *mcp.ClientSession
 	stderr *lockedBuffer
 
@@ -80,7 +80,7 @@ type procEnv struct {
 
 // startProcess starts the binary in stdio mode against ha, with toolsYAML
 // (the "tools:" section of a config file, may be empty).
-func startProcess(t *testing.T, ha *hasstest.Server, toolsYAML string) *procEnv {
+func startProcess(t *testing.T, ha *simhome.Server, toolsYAML string) *procEnv {
 	t.Helper()
 	bin := bridgeBinary(t)
 	dir := t.TempDir()

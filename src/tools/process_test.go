@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
 // TestProcessHandshake speaks raw JSON-RPC to the binary: every protocol
@@ -22,7 +22,7 @@ import (
 // carries nothing but protocol lines.
 func TestProcessHandshake(t *testing.T) {
 	bin := bridgeBinary(t)
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	for _, version := range []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"} {
 		t.Run(version, func(t *testing.T) {
 			lines := rawSession(t, bin, ha, []string{
@@ -53,7 +53,7 @@ func TestProcessHandshake(t *testing.T) {
 // rawSession writes lines to a fresh child, reads want answers, then
 // closes stdin and checks that the child exits cleanly and wrote only
 // JSON-RPC to stdout.
-func rawSession(t *testing.T, bin string, ha *hasstest.Server, in []string, want int) []string {
+func rawSession(t *testing.T, bin string, ha *simhome.Server, in []string, want int) []string {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "stdio")
@@ -113,7 +113,7 @@ func rawSession(t *testing.T, bin string, ha *hasstest.Server, in []string, want
 // TestProcessTools drives every tool of the real binary, with good and bad
 // arguments, then a write whose change a following read sees.
 func TestProcessTools(t *testing.T) {
-	p := startProcess(t, hasstest.NewServer(t, hasstest.Options{}), "")
+	p := startProcess(t, simhome.NewServer(t, simhome.Options{}), "")
 	if diff := cmp.Diff(allTools, toolNames(t, p.cs)); diff != "" {
 		t.Errorf("tools (-want +got):\n%s", diff)
 	}
@@ -155,7 +155,7 @@ func TestProcessTools(t *testing.T) {
 // TestProcessHomeAssistantOutage stops and restarts Home Assistant under a
 // running binary, and drops its connection.
 func TestProcessHomeAssistantOutage(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	p := startProcess(t, ha, "")
 	wantOK(t, p.call(t, "get_entity_state", map[string]any{"entity_id": "light.garage"}))
 
@@ -189,7 +189,7 @@ func TestProcessHomeAssistantOutage(t *testing.T) {
 
 // TestProcessExposure configures the binary through its config file.
 func TestProcessExposure(t *testing.T) {
-	ha := hasstest.NewServer(t, hasstest.Options{})
+	ha := simhome.NewServer(t, simhome.Options{})
 	t.Run("read only", func(t *testing.T) {
 		p := startProcess(t, ha, "tools:\n  read_only: true\n")
 		names := toolNames(t, p.cs)

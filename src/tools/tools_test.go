@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mcp-bridge/mcp-bridge/src/hass/hasstest"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -69,7 +69,7 @@ func checkToolList(t *testing.T, cs *mcp.ClientSession) {
 }
 
 func TestToolList(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	if diff := cmp.Diff(allTools, toolNames(t, e.cs)); diff != "" {
 		t.Errorf("tools (-want +got):\n%s", diff)
 	}
@@ -77,7 +77,7 @@ func TestToolList(t *testing.T) {
 }
 
 func TestGetEntities(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	tests := []struct {
 		name  string
 		args  map[string]any
@@ -144,7 +144,7 @@ func TestGetEntities(t *testing.T) {
 }
 
 func TestGetEntityState(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	var out entityStateOut
 	res := e.call(t, "get_entity_state", map[string]any{"entity_id": "light.living_room_ceiling"})
 	decodeOut(t, res, &out)
@@ -162,7 +162,7 @@ func TestGetEntityState(t *testing.T) {
 }
 
 func TestCallServiceThenRead(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	var out callServiceOut
 	decodeOut(t, e.call(t, "call_service", map[string]any{"domain": "light", "service": "turn_on",
 		"entity_id": "light.kitchen_spots", "data": map[string]any{"brightness_pct": 40}}), &out)
@@ -185,7 +185,7 @@ func TestCallServiceThenRead(t *testing.T) {
 }
 
 func TestCallService(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	t.Run("area target", func(t *testing.T) {
 		var out callServiceOut
 		decodeOut(t, e.call(t, "call_service", map[string]any{"domain": "light", "service": "turn_off", "target": map[string]any{"area_id": "Kitchen"}}), &out)
@@ -245,7 +245,7 @@ func TestCallService(t *testing.T) {
 }
 
 func TestGetServices(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	var all getServicesOut
 	decodeOut(t, e.call(t, "get_services", map[string]any{}), &all)
 	var light *domainServices
@@ -272,7 +272,7 @@ func TestGetServices(t *testing.T) {
 }
 
 func TestListAreasAndTemplate(t *testing.T) {
-	e := startEnv(t, Config{}, hasstest.Options{})
+	e := startEnv(t, Config{}, simhome.Options{})
 	var areas listAreasOut
 	decodeOut(t, e.call(t, "list_areas", map[string]any{}), &areas)
 	if len(areas.Floors) != 2 || len(areas.Areas) != 6 {

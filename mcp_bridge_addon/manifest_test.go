@@ -781,6 +781,37 @@ func TestCIRunsReadmeTestCommand(t *testing.T) {
 	}
 }
 
+// TestReadmeForTheStore checks what the add-on store's Info tab needs of
+// README.md: it renders the page outside the repository, so images and links
+// must be absolute, and the developer material lives in DEVELOPING.md.
+func TestReadmeForTheStore(t *testing.T) {
+	readme := string(readRepoFile(t, "README.md"))
+	for _, m := range regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)|<img[^>]+src="([^"]+)"`).FindAllStringSubmatch(readme, -1) {
+		url := m[1] + m[2]
+		if !strings.HasPrefix(url, "https://") {
+			t.Errorf("README.md image %q is not an absolute https URL", url)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\[[^\]]+\]:\s*(\S+)|\]\(([^)#][^)]*)\)`).FindAllStringSubmatch(readme, -1) {
+		url := m[1] + m[2]
+		if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+			t.Errorf("README.md link %q is relative; the store shows README outside the repository", url)
+		}
+	}
+	if !strings.Contains(readme, "go run ./mcp_bridge_addon serve --demo") {
+		t.Error("README.md does not show the command that runs the bridge")
+	}
+	if !strings.Contains(readme, "DEVELOPING.md") {
+		t.Error("README.md does not link the developer document")
+	}
+	dev := string(readRepoFile(t, "DEVELOPING.md"))
+	for _, heading := range []string{"## Develop", "## Architecture", "## Performance"} {
+		if !strings.Contains(dev, "\n"+heading+"\n") {
+			t.Errorf("DEVELOPING.md has no %q section", heading)
+		}
+	}
+}
+
 // TestAppArmorProfile checks that apparmor.txt parses with the real
 // AppArmor parser (Debian's apparmor package; -Q parses without loading it
 // into a kernel) and keeps the bridge in a profile of its own.

@@ -39,6 +39,9 @@ type Config struct {
 	// apiTokenFile is set when Bridge.APIToken was not configured but
 	// generated at the first start and kept in this file (ensureAPIToken).
 	apiTokenFile string
+	// discovery is set in add-on mode when the bridge offers itself to Home
+	// Assistant's MCP integration (prepareDiscovery).
+	discovery *discovery
 }
 
 // HomeAssistantConfig says how to reach Home Assistant. In demo mode it is

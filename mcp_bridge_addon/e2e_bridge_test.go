@@ -34,6 +34,9 @@ type bridgeProc struct {
 func startBridge(t *testing.T, env map[string]string, args ...string) *bridgeProc {
 	t.Helper()
 	port := freePort(t)
+	if p, err := strconv.Atoi(env[envPort]); err == nil {
+		port = p // the caller's, to start again on the same port
+	}
 	b := &bridgeProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), token: randomToken("api-token-")}
 	all := map[string]string{envToken: b.token, envPort: strconv.Itoa(port), envIngressPort: "0"}
 	for k, v := range env {

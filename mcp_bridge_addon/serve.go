@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -34,6 +35,7 @@ func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	if err := ensureAPIToken(cfg, log); err != nil {
 		return err
 	}
+	prepareDiscovery(cfg, log)
 	st, err := buildStack(cfg, log)
 	if err != nil {
 		return err
@@ -85,6 +87,9 @@ func (st *stack) run(ctx context.Context) error {
 	if st.metrics != nil {
 		g.Go(func() error { return st.metrics.Run(gctx) })
 	}
+	if st.discovery != nil {
+		g.Go(func() error { st.discovery.announce(gctx, http.DefaultClient, st.log); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		for _, h := range st.mcp {
@@ -121,6 +126,9 @@ func httpConfig(cfg *Config, health httpapi.HealthChecker, log zerolog.Logger) h
 		Mode:                 cfg.Mode,
 		ShutdownTimeout:      httpStopTimeout,
 		Logger:               log.With().Str("component", "http").Logger(),
+	}
+	if cfg.discovery != nil {
+		hc.PathCredential = cfg.discovery.credential()
 	}
 	if cfg.Bridge.IngressPort != 0 {
 		ingressHost := "127.0.0.1"

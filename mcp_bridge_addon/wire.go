@@ -33,6 +33,9 @@ type stack struct {
 	cache   *cache.Cache       // nil when cache.enabled is false
 	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
 	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
+
+	discovery *discovery // nil unless the add-on offers itself to Home Assistant
+	log       zerolog.Logger
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
@@ -48,7 +51,7 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home assistant client: %w", err)
 	}
-	st := &stack{client: client}
+	st := &stack{client: client, discovery: cfg.discovery, log: log}
 	var b *bridge.Bridge // set below, before the pool runs
 	pc, err := poolConfig(cfg, func() int { return b.QueueLength() }, func(child, method string, params json.RawMessage) {
 		b.Notify(child, method, params)
@@ -207,7 +210,12 @@ func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, re
 	if cfg.Bridge.APIToken != "" {
 		principal = "api-token"
 	}
-	identity := func(*http.Request) string { return principal }
+	identity := func(r *http.Request) string {
+		if p := httpapi.PathPrincipal(r); p != "" {
+			return p // Home Assistant's MCP integration, through the discovered URL
+		}
+		return principal
+	}
 	if ingress {
 		identity = httpapi.IngressUser
 	}

@@ -34,6 +34,8 @@ func authenticate(token string, requireToken bool, healthPath string, failures *
 			return
 		}
 		switch {
+		case PathPrincipal(c.Request) != "":
+			c.Next() // authenticated by withPathCredential
 		case token == "" && !requireToken:
 			c.Next()
 		case token == "":

@@ -70,7 +70,7 @@ func (s *Server) Run(ctx context.Context) error {
 	apiLn, ingressLn := s.apiLn, s.ingressLn
 	s.mu.Unlock()
 
-	servers := []*http.Server{s.newHTTPServer(s.api)}
+	servers := []*http.Server{s.newHTTPServer(s.apiHTTP)}
 	listeners := []net.Listener{apiLn}
 	if ingressLn != nil {
 		servers = append(servers, s.newHTTPServer(s.ingress))

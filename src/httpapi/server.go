@@ -47,6 +47,10 @@ type Config struct {
 	// leaving it open. Set it when the port is reachable from the network.
 	RequireToken bool
 
+	// PathCredential, if set, also admits the client it names by a secret
+	// in the URL path (see PathCredential).
+	PathCredential *PathCredential
+
 	// MaxAuthFailures is how many failed authentications a client address
 	// (IPv4 address or IPv6 /64) may make per AuthFailureWindow; past it
 	// the address gets 429 with Retry-After on every route but health
@@ -111,6 +115,9 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.APIToken, " \t\r\n") {
 		errs = append(errs, errors.New("httpapi: APIToken must not contain whitespace"))
 	}
+	if err := c.PathCredential.Check(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.HealthTimeout < 0 || c.ShutdownTimeout < 0 || c.BodyReadTimeout < 0 || c.MaxHeaderBytes < 0 ||
 		c.MaxAuthFailures < 0 || c.AuthFailureWindow < 0 {
 		errs = append(errs, errors.New("httpapi: timeouts must not be negative"))
@@ -155,6 +162,7 @@ type Server struct {
 
 	api     *gin.Engine
 	ingress *gin.Engine
+	apiHTTP http.Handler // api behind the PathCredential rewrite
 
 	stopping shutdownSignal // fired as the shutdown starts; ends event streams
 
@@ -181,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		started: time.Now(),
 	}
 	s.api = s.newAPIEngine()
+	s.apiHTTP = withPathCredential(cfg.PathCredential, s.api)
 	if cfg.IngressAddr != "" {
 		s.ingress = s.newIngressEngine()
 	}
@@ -226,7 +235,7 @@ func (s *Server) newIngressEngine() *gin.Engine {
 }
 
 // Handler returns the main API's handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.api }
+func (s *Server) Handler() http.Handler { return s.apiHTTP }
 
 // IngressHandler returns the Ingress port's handler, or nil when
 // Config.IngressAddr is empty.

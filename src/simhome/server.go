@@ -56,6 +56,9 @@ type Server struct {
 	handler http.Handler
 
 	supervisorRequests atomic.Int64 // requests through /core/ (supervisor.go)
+	discoveryMu        sync.Mutex
+	discovery          []DiscoveryMessage // (supervisor.go)
+	discoveryServices  []string           // nil: every service is allowed
 
 	opMu     sync.Mutex // serialises Start, Stop, Restart and Close
 	lmu      sync.Mutex // guards addr, httpSrv, serveWG use, stopped, closed, active

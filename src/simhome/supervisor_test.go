@@ -2,6 +2,7 @@ package simhome_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -61,5 +62,64 @@ func TestSupervisorProxy(t *testing.T) {
 	}
 	if n := s.SupervisorRequests(); n != 4 {
 		t.Errorf("SupervisorRequests() = %d, want 4 (3 REST forwarded, 1 WebSocket)", n)
+	}
+}
+
+// TestDiscoveryAPI checks the modelled Supervisor discovery API: the add-on's
+// token, the body schema, the services the add-on lists, one message per
+// service (the same config keeps its uuid, another replaces it), and delete.
+func TestDiscoveryAPI(t *testing.T) {
+	s := simhome.NewServer(t, simhome.Options{Token: "sup"})
+	s.SetDiscoveryServices("mcp")
+	post := func(token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/discovery", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	for _, tc := range []struct {
+		token, body string
+		want        int
+	}{
+		{"", `{"service":"mcp","config":{"url":"http://a"}}`, 401},
+		{"nope", `{"service":"mcp","config":{"url":"http://a"}}`, 401},
+		{"sup", `{"service":"mcp"}`, 400},
+		{"sup", `{"service":"mcp","config":"x"}`, 400},
+		{"sup", `{"service":"mcp","config":{},"extra":1}`, 400},
+		{"sup", `{"service":"mqtt","config":{"url":"http://a"}}`, 403},
+	} {
+		if code, _ := post(tc.token, tc.body); code != tc.want {
+			t.Errorf("POST /discovery %s (token %q): %d, want %d", tc.body, tc.token, code, tc.want)
+		}
+	}
+	code, a := post("sup", `{"service":"mcp","config":{"url":"http://a"}}`)
+	uuid, _ := a["data"].(map[string]any)["uuid"].(string)
+	if code != 200 || a["result"] != "ok" || uuid == "" {
+		t.Fatalf("POST /discovery: %d %v", code, a)
+	}
+	if _, again := post("sup", `{"service":"mcp","config":{"url":"http://a"}}`); again["data"].(map[string]any)["uuid"] != uuid {
+		t.Error("the same message got a new uuid")
+	}
+	_, other := post("sup", `{"service":"mcp","config":{"url":"http://b"}}`)
+	if msgs := s.Discovery(); len(msgs) != 1 || msgs[0].Config["url"] != "http://b" || msgs[0].UUID == uuid {
+		t.Errorf("after a new config: %+v, want one message with url http://b", msgs)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, s.URL()+"/discovery/"+other["data"].(map[string]any)["uuid"].(string), nil)
+	req.Header.Set("Authorization", "Bearer sup")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(s.Discovery()) != 0 {
+		t.Errorf("DELETE: %d, %d messages left", resp.StatusCode, len(s.Discovery()))
 	}
 }

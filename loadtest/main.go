@@ -23,6 +23,11 @@
 //
 //	go run ./loadtest -child everything -duration 6s -rounds 3
 //
+// With -memory it instead starts the real add-on binary (serve, with default
+// settings) against the simulated demo home and a home of 10 000 entities,
+// and reports the proportional set size of serve and its children once they
+// are up and again after a burst of reads, against the add-on's targets.
+//
 // It exits 1 if any answer was wrong or failed, and (with -strict) if a
 // performance target is missed.
 package main
@@ -47,20 +52,22 @@ import (
 
 // options are the command-line settings.
 type options struct {
-	duration   time.Duration // per level and server
-	rounds     int           // duration is split into this many interleaved rounds
-	levels     []int
-	children   int
-	inflight   int
-	childGOGC  int
-	child      string // fast, sdk, everything or ours
-	npmDir     string // holds node_modules with mcp-proxy and server-everything
-	peerArgs   []string
-	skipPeer   bool
-	strict     bool
-	skipBare   bool
-	only       string // drive only this server (for profiling)
-	cpuProfile string
+	duration    time.Duration // per level and server
+	rounds      int           // duration is split into this many interleaved rounds
+	levels      []int
+	children    int
+	inflight    int
+	childGOGC   int
+	child       string // fast, sdk, everything or ours
+	npmDir      string // holds node_modules with mcp-proxy and server-everything
+	peerArgs    []string
+	skipPeer    bool
+	strict      bool
+	skipBare    bool
+	only        string // drive only this server (for profiling)
+	cpuProfile  string
+	memory      bool // measure the add-on's memory instead of its speed
+	memEntities int  // entities of the large home -memory measures
 }
 
 func main() {
@@ -73,6 +80,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	run := run
+	if o.memory {
+		run = func(ctx context.Context, o options, w io.Writer) (bool, error) {
+			return runMemory(ctx, o.memEntities, w)
+		}
+	}
 	ok, err := run(ctx, o, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -100,6 +113,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
 	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge and its peer, not the bare server and the floor")
 	fs.StringVar(&o.only, "only", "", "drive only this server: REST, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare, floor or child-floor (for profiling)")
+	fs.BoolVar(&o.memory, "memory", false, "measure instead the memory of the add-on (serve and its children, with default settings) on the demo home and a large home, idle and loaded")
+	fs.IntVar(&o.memEntities, "memory-entities", 10000, "entities of the large home -memory measures")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -111,8 +126,8 @@ func parseFlags(args []string) (options, error) {
 		o.levels = append(o.levels, n)
 	}
 	o.peerArgs = strings.Fields(*peerArgs)
-	if o.duration <= 0 || o.duration > time.Hour || o.children < 1 || o.inflight < 1 || o.rounds < 1 {
-		return o, fmt.Errorf("-duration must be in (0, 1h], -children, -inflight and -rounds at least 1")
+	if o.duration <= 0 || o.duration > time.Hour || o.children < 1 || o.inflight < 1 || o.rounds < 1 || o.memEntities < 1 {
+		return o, fmt.Errorf("-duration must be in (0, 1h], -children, -inflight, -rounds and -memory-entities at least 1")
 	}
 	switch o.child {
 	case childFast, childSDK, childEverything, childOurs:

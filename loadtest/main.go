@@ -66,8 +66,9 @@ type options struct {
 	skipBare    bool
 	only        string // drive only this server (for profiling)
 	cpuProfile  string
-	memory      bool // measure the add-on's memory instead of its speed
-	memEntities int  // entities of the large home -memory measures
+	memory      bool   // measure the add-on's memory instead of its speed
+	memEntities int    // entities of the large home -memory measures
+	memConfig   string // the bridge's YAML configuration file for -memory (default: none, the defaults)
 }
 
 func main() {
@@ -83,7 +84,7 @@ func main() {
 	run := run
 	if o.memory {
 		run = func(ctx context.Context, o options, w io.Writer) (bool, error) {
-			return runMemory(ctx, o.memEntities, w)
+			return runMemory(ctx, o.memEntities, o.memConfig, w)
 		}
 	}
 	ok, err := run(ctx, o, os.Stdout)
@@ -114,6 +115,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge and its peer, not the bare server and the floor")
 	fs.StringVar(&o.only, "only", "", "drive only this server: REST, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare, floor or child-floor (for profiling)")
 	fs.BoolVar(&o.memory, "memory", false, "measure instead the memory of the add-on (serve and its children, with default settings) on the demo home and a large home, idle and loaded")
+	fs.StringVar(&o.memConfig, "memory-config", "", "with -memory, start serve with this configuration file instead of the defaults")
 	fs.IntVar(&o.memEntities, "memory-entities", 10000, "entities of the large home -memory measures")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -69,9 +69,9 @@ func (m procMem) total() int64 {
 
 // runMemory measures, for the demo home and a home of entities entities,
 // the memory of the real add-on binary started as `serve` with default
-// settings: idle once every child is up, then loaded after a burst of
+// settings (or those of the YAML file config): idle once every child is up, then loaded after a burst of
 // reads on every child, and the latency of the first calls.
-func runMemory(ctx context.Context, entities int, w io.Writer) (bool, error) {
+func runMemory(ctx context.Context, entities int, config string, w io.Writer) (bool, error) {
 	dir, err := os.MkdirTemp("", "mcp-bridge-memory-")
 	if err != nil {
 		return false, err
@@ -87,7 +87,7 @@ func runMemory(ctx context.Context, entities int, w io.Writer) (bool, error) {
 	}
 	var results []memResult
 	for _, h := range homes {
-		r, err := measureHome(ctx, bin, dir, h)
+		r, err := measureHome(ctx, bin, dir, config, h)
 		if err != nil {
 			return false, fmt.Errorf("%s home: %w", h.name, err)
 		}
@@ -105,7 +105,7 @@ func largeReads(n int) []string {
 	return ids
 }
 
-func measureHome(ctx context.Context, bin, dir string, h memHome) (memResult, error) {
+func measureHome(ctx context.Context, bin, dir, config string, h memHome) (memResult, error) {
 	r := memResult{home: h, entities: len(h.home.Entities)}
 	token := rand.Text()
 	home := simhome.New(simhome.Options{Token: token, Home: h.home})
@@ -124,7 +124,7 @@ func measureHome(ctx context.Context, bin, dir string, h memHome) (memResult, er
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve", "--host", "127.0.0.1")
 	cmd.Env = append(os.Environ(), "HASS_URL="+home.RESTURL(), "HASS_TOKEN="+token, "MCP_BRIDGE_TOKEN="+api,
-		"MCP_BRIDGE_PORT="+strconv.Itoa(port), "MCP_BRIDGE_INGRESS_PORT=0", "MCP_BRIDGE_CONFIG=",
+		"MCP_BRIDGE_PORT="+strconv.Itoa(port), "MCP_BRIDGE_INGRESS_PORT=0", "MCP_BRIDGE_CONFIG="+config,
 		"MCP_BRIDGE_DATA="+data, "MCP_BRIDGE_LOG_LEVEL=warning", "GOGC=", "GOMEMLIMIT=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

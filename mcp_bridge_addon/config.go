@@ -95,11 +95,11 @@ func (q QueueConfig) MaxTimeout() time.Duration { return seconds(q.MaxTimeoutSec
 type SessionPoolConfig struct {
 	MinConnections             int               `yaml:"min_connections"`    // default 2
 	MaxConnections             int               `yaml:"max_connections"`    // default 10
-	TargetConnections          int               `yaml:"target_connections"` // default 5
+	TargetConnections          int               `yaml:"target_connections"` // default 2 for our own stdio child, else 5
 	AutoScale                  bool              `yaml:"auto_scale"`
 	HealthCheckIntervalSeconds int               `yaml:"health_check_interval_seconds"` // default 60
 	IdleTimeoutSeconds         int               `yaml:"idle_timeout_seconds"`          // default 300
-	MaxInflightPerSession      int               `yaml:"max_inflight_per_session"`      // calls one child serves at once; default 1
+	MaxInflightPerSession      int               `yaml:"max_inflight_per_session"`      // calls one child serves at once; default 16 for our own stdio child, else 1
 	Command                    []string          `yaml:"command"`                       // empty = this binary's stdio subcommand
 	Env                        map[string]string `yaml:"env"`                           // extra environment for the children
 }

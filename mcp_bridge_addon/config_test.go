@@ -172,8 +172,38 @@ func TestDefaults(t *testing.T) {
 	want.HomeAssistant = HomeAssistantConfig{
 		RESTURL: "http://ha.local:8123/api", WebSocketURL: "ws://ha.local:8123/api/websocket", Token: "ha-token",
 	}
+	want.SessionPool.TargetConnections, want.SessionPool.MaxInflightPerSession = ownTargetSessions, ownMaxInflight
 	if diff := cmp.Diff(want, *c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+// TestPoolDefaults checks the pool's defaults: few busy children for our
+// own stdio child, which serves calls concurrently; one call at a time on
+// five children for another server; and the user's values always win.
+func TestPoolDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		env                  map[string]string
+		yaml                 string
+		wantTarget, wantMax  int
+		wantInflight, wantMn int
+	}{
+		{name: "own child", wantTarget: 2, wantMax: 10, wantInflight: 16, wantMn: 2},
+		{name: "custom command", env: map[string]string{envServerCommand: "npx some-server"}, wantTarget: 5, wantMax: 10, wantInflight: 1, wantMn: 2},
+		{name: "own child, user's values", yaml: "session_pool:\n  target_connections: 4\n  max_inflight_per_session: 1\n",
+			wantTarget: 4, wantMax: 10, wantInflight: 1, wantMn: 2},
+		{name: "custom command, user's values", env: map[string]string{envServerCommand: "npx some-server"},
+			yaml: "session_pool:\n  target_connections: 3\n  max_inflight_per_session: 8\n", wantTarget: 3, wantMax: 10, wantInflight: 8, wantMn: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := mustLoad(t, setup{env: standalone(tc.env), yaml: tc.yaml}).SessionPool
+			if sp.TargetConnections != tc.wantTarget || sp.MaxConnections != tc.wantMax ||
+				sp.MaxInflightPerSession != tc.wantInflight || sp.MinConnections != tc.wantMn {
+				t.Errorf("got target %d, max %d, in flight %d, min %d; want %d, %d, %d, %d", sp.TargetConnections, sp.MaxConnections,
+					sp.MaxInflightPerSession, sp.MinConnections, tc.wantTarget, tc.wantMax, tc.wantInflight, tc.wantMn)
+			}
+		})
 	}
 }
 

@@ -124,6 +124,33 @@ func finalize(c *Config) {
 		c.Logging.Level = "debug"
 		c.setOrigin("logging.level", c.name("bridge.debug"))
 	}
+	ownChildDefaults(&c.SessionPool, c.origin)
+}
+
+// Defaults of the pool for our own stdio child, when the user set none.
+// Our child serves many calls at once (go-sdk runs each request on its own
+// goroutine, and the state index is shared by them), and each child holds
+// its own copy of the home's states (about 30 MiB on a home of 10 000
+// entities, measured with go run ./loadtest -memory), so two busy children serve as many calls as five, with two
+// fifths of the memory; two rather than one, so that a child being
+// replaced never leaves the bridge without one. A stdio server of unknown
+// kind (session_pool.command) keeps the defaults for servers that answer
+// one call at a time.
+const (
+	ownTargetSessions = 2
+	ownMaxInflight    = 16
+)
+
+func ownChildDefaults(sp *SessionPoolConfig, origin map[string]string) {
+	if len(sp.Command) > 0 {
+		return
+	}
+	if _, set := origin["session_pool.target_connections"]; !set {
+		sp.TargetConnections = ownTargetSessions
+	}
+	if _, set := origin["session_pool.max_inflight_per_session"]; !set {
+		sp.MaxInflightPerSession = ownMaxInflight
+	}
 }
 
 // resolveHomeAssistant chooses the mode and fills c.HomeAssistant.

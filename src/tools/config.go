@@ -19,6 +19,7 @@ const (
 	DefaultUnavailableWait = 5 * time.Second
 	DefaultSettleTime      = 300 * time.Millisecond
 	DefaultIndexMaxAge     = 10 * time.Minute
+	DefaultWarmTimeout     = 15 * time.Second
 	DefaultHistoryPoints   = 100
 )
 
@@ -91,6 +92,13 @@ type Config struct {
 	// IndexMaxAge forces a full reload of the state index when it is older,
 	// as a safety net behind event tracking. If zero, defaults to 10 min.
 	IndexMaxAge time.Duration
+	// WarmTimeout bounds how long Serve loads the state index before it
+	// starts the MCP session, so that the client's first call does not
+	// wait for that load (a pool hands a child calls only once it has
+	// answered initialize). Past it the session starts anyway and the first
+	// call loads the index. If zero, defaults to 15 s (below the pool's
+	// 30 s start timeout); negative skips the warm-up.
+	WarmTimeout time.Duration
 	// Now is the clock, for relative times and automation ids. If nil,
 	// time.Now.
 	Now func() time.Time
@@ -118,6 +126,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.UnavailableWait, DefaultUnavailableWait)
 	setDefault(&c.SettleTime, DefaultSettleTime)
 	setDefault(&c.IndexMaxAge, DefaultIndexMaxAge)
+	setDefault(&c.WarmTimeout, DefaultWarmTimeout)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,7 @@ type index struct {
 	now     func() time.Time
 	maxAge  time.Duration
 	reqs    chan syncReq
+	started chan struct{} // closed when Run serves sync requests
 	quit    chan struct{} // closed when Run returns
 	running atomic.Bool
 
@@ -58,7 +60,7 @@ type syncReq struct {
 
 func newIndex(ha HomeAssistant, log zerolog.Logger, now func() time.Time, maxAge time.Duration) *index {
 	return &index{ha: ha, log: log, now: now, maxAge: maxAge,
-		reqs: make(chan syncReq), quit: make(chan struct{}), stale: true}
+		reqs: make(chan syncReq), started: make(chan struct{}), quit: make(chan struct{}), stale: true}
 }
 
 // view calls fn with an up-to-date home. fn must not keep h or call view.
@@ -90,6 +92,18 @@ func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 	return fn(h)
 }
 
+// warm waits until Run serves, then loads the home if it is not loaded.
+func (ix *index) warm(ctx context.Context) error {
+	select {
+	case <-ix.started:
+	case <-ix.quit:
+		return errors.New("the state index stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return ix.view(ctx, func(*home) error { return nil })
+}
+
 // Run subscribes to state and registry changes and serves view's sync
 // requests until ctx ends. It may be called once.
 func (ix *index) Run(ctx context.Context) error {
@@ -116,6 +130,7 @@ func (ix *index) Run(ctx context.Context) error {
 	}
 	ix.running.Store(true)
 	defer ix.running.Store(false)
+	close(ix.started)
 	for {
 		select {
 		case <-ctx.Done():

@@ -78,6 +78,7 @@ func Serve(ctx context.Context, cfg Config, ha HomeAssistant, transport mcp.Tran
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return t.Run(gctx) })
+	t.warm(gctx)
 	g.Go(func() error {
 		defer cancel() // the session ended: stop the index
 		err := t.server.Run(gctx, transport)
@@ -91,6 +92,29 @@ func Serve(ctx context.Context, cfg Config, ha HomeAssistant, transport mcp.Tran
 		return fmt.Errorf("tools: MCP session: %w", err)
 	})
 	return g.Wait()
+}
+
+// warm loads the state index before the MCP session starts, for at most
+// WarmTimeout, so that no call waits for the first load: on a home of
+// 10 000 entities it takes about a second. A client that sent initialize
+// meanwhile gets its answer once warm returns; a pool hands a child calls
+// only after that. If Home Assistant cannot be reached, the session starts
+// anyway and the first call loads the index (or says Home Assistant is
+// unavailable).
+func (t *Tools) warm(ctx context.Context) {
+	if t.cfg.WarmTimeout < 0 {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, t.cfg.WarmTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := t.ix.warm(wctx); err != nil {
+		if ctx.Err() == nil {
+			t.log.Warn().Err(err).Dur("after", time.Since(start)).Msg("starting without the state index; the first call loads it")
+		}
+		return
+	}
+	t.log.Debug().Dur("took", time.Since(start)).Msg("state index warmed")
 }
 
 // tool describes one tool: its schema, hints, and the function that turns

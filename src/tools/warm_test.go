@@ -1,0 +1,120 @@
+package tools
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/mcp-bridge/mcp-bridge/src/simhome"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// gatedHA holds every get_states command until gate is closed, and counts
+// them.
+type gatedHA struct {
+	HomeAssistant
+	gate      chan struct{}
+	requested chan struct{} // closed at the first get_states
+	once      sync.Once
+	loads     atomic.Int32
+}
+
+func (g *gatedHA) Command(ctx context.Context, cmd any, result any) error {
+	if m, ok := cmd.(map[string]any); ok && m["type"] == "get_states" {
+		g.loads.Add(1)
+		g.once.Do(func() { close(g.requested) })
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.HomeAssistant.Command(ctx, cmd, result)
+}
+
+// serveGated runs Serve over ha wrapped in a gatedHA, and connects a client
+// in the background; connected is closed once initialize is answered.
+func serveGated(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession) {
+	t.Helper()
+	ha := simhome.NewServer(t, simhome.Options{})
+	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = &gatedHA{HomeAssistant: hc, gate: make(chan struct{}), requested: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hc.Run(ctx) })
+	st, ct := mcp.NewInMemoryTransports()
+	wg.Go(func() {
+		if err := Serve(ctx, cfg, g, st); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	connected = make(chan struct{})
+	var session *mcp.ClientSession
+	wg.Go(func() {
+		defer close(connected)
+		s, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
+		if err != nil {
+			if ctx.Err() == nil {
+				t.Errorf("client Connect: %v", err)
+			}
+			return
+		}
+		session = s
+	})
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if session != nil {
+			session.Close()
+		}
+	})
+	return g, connected, func() *mcp.ClientSession { <-connected; return session }
+}
+
+// TestServeWarmsBeforeInitialize checks that Serve loads the state index
+// before it answers initialize, so that the first call finds it loaded:
+// while the load is held, the client is not connected; once it is let go,
+// the client connects and its first call loads nothing more.
+func TestServeWarmsBeforeInitialize(t *testing.T) {
+	g, connected, session := serveGated(t, Config{})
+	select {
+	case <-g.requested:
+	case <-connected:
+		t.Fatal("initialize was answered before the state index was loaded")
+	}
+	select {
+	case <-connected:
+		t.Fatal("initialize was answered while the state index was loading")
+	default:
+	}
+	close(g.gate)
+	cs := session()
+	if cs == nil {
+		t.FailNow()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_entity_state", Arguments: map[string]any{"entity_id": "light.kitchen_spots"}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_entity_state: %v %v", err, res)
+	}
+	if n := g.loads.Load(); n != 1 {
+		t.Errorf("states loaded %d times, want 1 (at warm-up only)", n)
+	}
+}
+
+// TestServeWarmTimeout checks that a Home Assistant that does not answer
+// does not keep the session from starting: past WarmTimeout, initialize is
+// answered.
+func TestServeWarmTimeout(t *testing.T) {
+	_, _, session := serveGated(t, Config{WarmTimeout: 50 * time.Millisecond})
+	if session() == nil {
+		t.Fatal("no session")
+	}
+}

@@ -83,7 +83,7 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc.Routes, hc.IngressRoutes = api.Routes, ingress.Routes
+	hc.Routes, hc.IngressRoutes, hc.Registerer = api.Routes, ingress.Routes, reg
 	if st.http, err = httpapi.New(hc); err != nil {
 		return nil, fmt.Errorf("http server: %w", err)
 	}

@@ -127,6 +127,9 @@ func New(cfg Config) (*Bridge, error) {
 		perf:    newPerfWindow(cfg.StatsWindow),
 		started: time.Now(),
 	}
+	if err := b.registerRate(cfg.Registerer); err != nil {
+		return nil, err
+	}
 	b.aborted, b.abort = context.WithCancel(context.Background())
 	b.breaker = newBreaker(cfg.Breaker, cfg.Logger, func(s gobreaker.State) { m.setBreaker(s) })
 	return b, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
@@ -24,13 +25,32 @@ const (
 	outcomeCancelled = "cancelled"       // the caller went away
 )
 
+// Labels of mcp_bridge_errors_total: what failed, and how much it matters.
+// A warning is the caller's or the tool's (a bad argument, an unknown
+// entity); an error is the bridge, its children or Home Assistant failing;
+// critical is a write whose outcome is unknown.
+const (
+	severityWarning  = "warning"
+	severityError    = "error"
+	severityCritical = "critical"
+)
+
+// errorTypes are the type label's values, each with its severity.
+var errorTypes = []struct{ typ, severity string }{
+	{"invalid_request", severityWarning}, {"unknown_tool", severityWarning}, {"tool_error", severityWarning},
+	{"stale_answer", severityWarning}, {"shutting_down", severityWarning},
+	{"queue_full", severityError}, {"circuit_open", severityError}, {"timeout", severityError},
+	{"session_failed", severityError}, {"outcome_unknown", severityCritical},
+}
+
 // metrics are the bridge's Prometheus collectors. Labels are bounded: the
-// tool kind (auto, read, write) and the outcomes above.
+// tool kind (auto, read, write), the outcomes above and errorTypes.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	retries  *prometheus.CounterVec
 	breaker  prometheus.Gauge
+	errors   map[string]prometheus.Counter // by type
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -52,16 +72,40 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mcp_bridge_circuit_breaker_state",
 			Help: "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
 		}),
+		errors: map[string]prometheus.Counter{},
+	}
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcp_bridge_errors_total",
+		Help: "Tool calls that failed, by type and severity (warning: the caller's or the tool's; error: the bridge's, its children's or Home Assistant's; critical: a write's outcome is unknown).",
+	}, []string{"type", "severity"})
+	for _, e := range errorTypes {
+		m.errors[e.typ] = errs.WithLabelValues(e.typ, e.severity)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.breaker} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.breaker, errs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("bridge: registering metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// registerRate exports the request rate /mcp/status shows, as the seed
+// lists it; rate(mcp_bridge_requests_total[1m]) is the Prometheus way.
+func (b *Bridge) registerRate(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	rps := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mcp_bridge_requests_per_second",
+		Help: "Tool calls per second over the last Config.StatsWindow (the figure /mcp/status shows).",
+	}, func() float64 { return b.perf.snapshot(time.Now(), b.started).RequestsPerSecond })
+	if err := reg.Register(rps); err != nil {
+		return fmt.Errorf("bridge: registering metrics: %w", err)
+	}
+	return nil
 }
 
 func (m *metrics) retry(k Kind) { m.retries.WithLabelValues(k.String()).Inc() }
@@ -98,6 +142,37 @@ func outcomeOf(res Result, err error) string {
 		return outcomeCancelled
 	}
 	return outcomeFailed
+}
+
+// errorType is the type label of mcp_bridge_errors_total for a call that
+// ended with outcome, or "" when the call did not fail.
+func errorType(outcome string, err error) string {
+	switch outcome {
+	case outcomeToolError:
+		return "tool_error"
+	case outcomeStale:
+		return "stale_answer"
+	case outcomeInvalid:
+		if errors.Is(err, ErrUnknownTool) {
+			return "unknown_tool"
+		}
+		return "invalid_request"
+	case outcomeRejected:
+		switch {
+		case errors.Is(err, queue.ErrFull):
+			return "queue_full"
+		case errors.Is(err, ErrCircuitOpen):
+			return "circuit_open"
+		}
+		return "shutting_down"
+	case outcomeTimeout:
+		return "timeout"
+	case outcomeUnknown:
+		return "outcome_unknown"
+	case outcomeFailed:
+		return "session_failed"
+	}
+	return ""
 }
 
 // isServiceError reports whether an outcome counts in the error rate: the

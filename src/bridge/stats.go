@@ -50,6 +50,9 @@ func (b *Bridge) record(kind Kind, res Result, err error, d time.Duration) {
 	outcome := outcomeOf(res, err)
 	b.metrics.requests.WithLabelValues(kind.String(), outcome).Inc()
 	b.metrics.duration.WithLabelValues(kind.String()).Observe(d.Seconds())
+	if typ := errorType(outcome, err); typ != "" {
+		b.metrics.errors[typ].Inc()
+	}
 	if outcome != outcomeCancelled {
 		b.perf.add(time.Now(), d, isServiceError(outcome))
 	}

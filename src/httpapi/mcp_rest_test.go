@@ -63,7 +63,7 @@ func newRESTEnv(t *testing.T, children int, bc bridge.Config, mc MCPConfig) *res
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Addr: "127.0.0.1:0", APIToken: restToken, Health: alwaysUp{}, Routes: m.Routes})
+	srv, err := New(Config{Addr: "127.0.0.1:0", APIToken: restToken, Health: alwaysUp{}, Routes: m.Routes, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,5 +378,33 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHTTPMetrics checks mcp_bridge_http_requests_total and
+// mcp_bridge_http_request_duration_seconds against known traffic, with
+// the route pattern as the endpoint, never the raw path.
+func TestHTTPMetrics(t *testing.T) {
+	e := newRESTEnv(t, 1, bridge.Config{}, MCPConfig{})
+	for range 2 {
+		if r := e.post("/mcp/tools/call", `{"name":"echo","arguments":{"a":1}}`); r.status != 200 {
+			t.Fatalf("tools/call: %d %s", r.status, r.raw)
+		}
+	}
+	if r := e.get("/no/such/path/light.kitchen"); r.status != 404 {
+		t.Fatalf("unknown path: %d", r.status)
+	}
+	m := e.get("/metrics")
+	for _, want := range []string{
+		`mcp_bridge_http_requests_total{code="200",endpoint="/mcp/tools/call",listener="api",method="POST"} 2`,
+		`mcp_bridge_http_requests_total{code="404",endpoint="unmatched",listener="api",method="GET"} 1`,
+		`mcp_bridge_http_request_duration_seconds_count{endpoint="/mcp/tools/call",listener="api",method="POST"} 2`,
+	} {
+		if !bytes.Contains(m.raw, []byte(want+"\n")) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if bytes.Contains(m.raw, []byte("light.kitchen")) {
+		t.Error("/metrics holds a raw path")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -98,6 +99,10 @@ type Config struct {
 	// Logger receives request logs (debug) and errors. The zero value logs
 	// nothing.
 	Logger zerolog.Logger
+
+	// Registerer, if set, receives mcp_bridge_http_requests_total and
+	// mcp_bridge_http_request_duration_seconds.
+	Registerer prometheus.Registerer
 }
 
 // Validate reports whether the configuration can be served.
@@ -158,6 +163,7 @@ type Server struct {
 	cfg     Config
 	log     zerolog.Logger
 	health  *healthProbe
+	metrics *httpMetrics
 	started time.Time
 
 	api     *gin.Engine
@@ -178,9 +184,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	gin.SetMode(gin.ReleaseMode)
+	metrics, err := newHTTPMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg: cfg,
-		log: cfg.Logger,
+		metrics: metrics,
+		cfg:     cfg,
+		log:     cfg.Logger,
 		health: &healthProbe{
 			checker: cfg.Health,
 			timeout: cfg.HealthTimeout,
@@ -200,6 +211,7 @@ func (s *Server) newEngine(listener string) *gin.Engine {
 	e := gin.New()
 	e.ContextWithFallback = true
 	_ = e.SetTrustedProxies(nil) // the TCP peer is the client; never trust X-Forwarded-For
+	e.Use(s.metrics.observe(listener))
 	e.Use(logRequests(s.log, listener), recovery(s.log),
 		limitHeaders(s.cfg.MaxHeaderBytes), limitBodyRead(s.cfg.BodyReadTimeout))
 	e.NoRoute(notFound)

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 )
 
 // Slot states, as reported in Stats.ByStatus and the sessions metric.
@@ -85,12 +87,22 @@ func New(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pool: registering metrics: %w", err)
 	}
-	return &Pool{
+	p := &Pool{
 		cfg:   cfg,
 		log:   cfg.Logger.With().Str("component", "pool").Logger(),
 		m:     m,
 		slots: make(map[int]*slot),
-	}, nil
+	}
+	if cfg.Registerer != nil {
+		util := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcp_bridge_pool_utilization_ratio",
+			Help: "Share of the ready children's capacity in use: calls in flight over ready children times max in flight (1 when none is ready and calls wait).",
+		}, p.utilization)
+		if err := cfg.Registerer.Register(util); err != nil {
+			return nil, fmt.Errorf("pool: registering metrics: %w", err)
+		}
+	}
+	return p, nil
 }
 
 // Run starts TargetSessions children and supervises them until ctx ends.
@@ -234,6 +246,28 @@ func (p *Pool) InitializeResult(ctx context.Context) (json.RawMessage, error) {
 		return nil, fmt.Errorf("pool: waiting for an initialized child: %w", err)
 	}
 	return p.initResult, nil
+}
+
+// utilization is the share of the ready children's capacity in use: calls
+// in flight over ready children times MaxInflightPerSession; 1 when no
+// child is ready while calls wait, 0 when none wait.
+func (p *Pool) utilization() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ready, inflight := 0, 0
+	for _, sl := range p.slots {
+		if sl.state == stateReady && !sl.retiring {
+			ready++
+			inflight += sl.inflight
+		}
+	}
+	if ready == 0 {
+		if p.waiting > 0 {
+			return 1
+		}
+		return 0
+	}
+	return min(1, float64(inflight)/float64(ready*p.cfg.MaxInflightPerSession))
 }
 
 // Capacity is how many calls the pool can run at once now: ready children

@@ -50,7 +50,11 @@ func newMetrics(reg prometheus.Registerer, q *Queue) (*metrics, error) {
 		Name: "mcp_bridge_queue_running",
 		Help: "Jobs running.",
 	}, func() float64 { _, r := q.pendingRunning(); return float64(r) })
-	for _, c := range []prometheus.Collector{pending, running, m.wait, m.rejected, m.deduplicated, m.replayed} {
+	maxSeen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mcp_bridge_queue_pending_max",
+		Help: "Most jobs ever waiting to start at once since the bridge started.",
+	}, func() float64 { q.mu.Lock(); defer q.mu.Unlock(); return float64(q.maxSeen) })
+	for _, c := range []prometheus.Collector{pending, running, maxSeen, m.wait, m.rejected, m.deduplicated, m.replayed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("queue: registering metrics: %w", err)
 		}

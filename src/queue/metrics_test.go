@@ -62,6 +62,7 @@ func TestMetricsAndStats(t *testing.T) {
 		want := map[string]float64{
 			"mcp_bridge_queue_pending":                        3,
 			"mcp_bridge_queue_running":                        1,
+			"mcp_bridge_queue_pending_max":                    3,
 			"mcp_bridge_queue_wait_seconds":                   1,
 			"mcp_bridge_queue_rejected_total{reason=closed}":  0,
 			"mcp_bridge_queue_rejected_total{reason=full}":    1,

@@ -812,6 +812,22 @@ func TestReadmeForTheStore(t *testing.T) {
 	}
 }
 
+// TestMinimumHomeAssistant checks that config.yaml's homeassistant: is the
+// oldest Home Assistant whose API the tools use, and that DOCS.md says so.
+func TestMinimumHomeAssistant(t *testing.T) {
+	var manifest struct {
+		HomeAssistant string `yaml:"homeassistant"`
+	}
+	decodeYAML(t, "config.yaml", &manifest)
+	if manifest.HomeAssistant != tools.MinHomeAssistant {
+		t.Errorf("config.yaml homeassistant: %q, want %q (tools.MinHomeAssistant)", manifest.HomeAssistant, tools.MinHomeAssistant)
+	}
+	short := strings.TrimSuffix(tools.MinHomeAssistant, ".0") // 2024.4
+	if !strings.Contains(string(readRepoFile(t, "DOCS.md")), "Home Assistant "+short+" or later") {
+		t.Errorf("DOCS.md does not say it needs Home Assistant %s or later", short)
+	}
+}
+
 // TestAppArmorProfile checks that apparmor.txt parses with the real
 // AppArmor parser (Debian's apparmor package; -Q parses without loading it
 // into a kernel) and keeps the bridge in a profile of its own.

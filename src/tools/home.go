@@ -97,6 +97,13 @@ func str(p *string) string {
 	return *p
 }
 
+// MinHomeAssistant is the oldest Home Assistant whose API the tools use:
+// the floor registry (config/floor_registry/list, floor_registry_updated)
+// and the labels of registry entries came in 2024.4. The add-on's
+// config.yaml declares it as homeassistant:, so that the Supervisor does not
+// install the add-on beside an older one.
+const MinHomeAssistant = "2024.4.0"
+
 // loadHome reads states, registries and the time zone from Home Assistant.
 func loadHome(ctx context.Context, ha HomeAssistant, now time.Time) (*home, error) {
 	var states []hass.State

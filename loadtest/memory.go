@@ -190,7 +190,7 @@ func waitAllReady(ctx context.Context, c *http.Client, base, token string) (int,
 				return st.Sessions.Total, nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond) // /mcp/status counts against the rate limit
 	}
 	return 0, fmt.Errorf("children not all ready after 2 minutes (last status %s)", last)
 }
@@ -214,7 +214,7 @@ func get(ctx context.Context, c *http.Client, url, token string) ([]byte, error)
 }
 
 // loadHome first makes one call per child at once (each child's first
-// call, timed), then 80 reads at 8 concurrent calls with the cache
+// call, timed), then 64 reads at 8 concurrent calls with the cache
 // bypassed, so that every child serves, sampling the memory meanwhile.
 func loadHome(ctx context.Context, c *http.Client, base, token string, h memHome, pid int, r *memResult) error {
 	call := func(i int) (time.Duration, error) {
@@ -241,7 +241,7 @@ func loadHome(ctx context.Context, c *http.Client, base, token string, h memHome
 	wg.Wait()
 	slices.Sort(r.firstCalls)
 	// The default rate limit (10 a second, bursts of 100) bounds the load.
-	const workers, calls = 8, 80
+	const workers, calls = 8, 64
 	var firstErr error
 	done := make(chan struct{})
 	go func() {

@@ -103,7 +103,7 @@ func (t *Tools) createAutomation(ctx context.Context, in *createAutomationIn) (*
 	err = t.ix.view(ctx, func(h *home) error {
 		for _, eid := range h.ids {
 			e := h.states[eid]
-			if strings.HasPrefix(eid, "automation.") && e.st.Attributes["id"] == id && t.pol.visible(eid) {
+			if strings.HasPrefix(eid, "automation.") && e.attr("id") == id && t.pol.visible(eid) {
 				out.EntityID, out.State = eid, e.st.State
 			}
 		}
@@ -134,7 +134,10 @@ func (t *Tools) automationID(cfg map[string]any) (string, bool, error) {
 func freeAutomationID(h *home, id string, generated bool) (string, error) {
 	used := map[string]bool{}
 	for _, eid := range h.ids {
-		if v, ok := h.states[eid].st.Attributes["id"].(string); ok && strings.HasPrefix(eid, "automation.") {
+		if !strings.HasPrefix(eid, "automation.") {
+			continue
+		}
+		if v, ok := h.states[eid].attr("id").(string); ok {
 			used[v] = true
 		}
 	}
@@ -250,8 +253,8 @@ func (t *Tools) checkAutomationToken(h *home, key, tok string, ac *autoCheck) er
 		return t.unknownEntity(h, tok)
 	}
 	if known && strings.HasPrefix(tok, "cover.") {
-		if dc, _ := e.st.Attributes["device_class"].(string); t.pol.coverNeedsConfirm(dc) {
-			ac.garage = tok + " (a " + dc + ")"
+		if t.pol.coverNeedsConfirm(e.deviceClass) {
+			ac.garage = tok + " (a " + e.deviceClass + ")"
 		}
 	}
 	return nil

@@ -17,9 +17,10 @@ type automationRow struct {
 
 func automationOf(e *entry) automationRow {
 	r := automationRow{EntityID: e.st.EntityID, Name: e.name, State: e.st.State}
-	r.ID, _ = e.st.Attributes["id"].(string)
-	r.LastTriggered, _ = e.st.Attributes["last_triggered"].(string)
-	r.Mode, _ = e.st.Attributes["mode"].(string)
+	attrs := e.attributes()
+	r.ID, _ = attrs["id"].(string)
+	r.LastTriggered, _ = attrs["last_triggered"].(string)
+	r.Mode, _ = attrs["mode"].(string)
 	return r
 }
 

@@ -198,7 +198,7 @@ func (t *Tools) checkConfirm(h *home, pc *plannedCall) error {
 		if !strings.HasPrefix(id, "cover.") {
 			continue
 		}
-		dc, _ := h.states[id].st.Attributes["device_class"].(string)
+		dc := h.states[id].deviceClass
 		if t.pol.coverNeedsConfirm(dc) {
 			return failf("%s on %s (a %s) needs confirmation: ask the user whether to do it, then call again with \"confirm\": true", name, id, dc)
 		}

@@ -18,7 +18,7 @@ type entityRow struct {
 
 func (h *home) row(e *entry) entityRow {
 	return entityRow{EntityID: e.st.EntityID, Name: e.name, State: e.st.State,
-		Area: h.areaName(h.areaOf(e.st.EntityID)), Attributes: compactAttributes(e.st.EntityID, e.st.Attributes)}
+		Area: h.areaName(h.areaOf(e.st.EntityID)), Attributes: compactAttributes(e.st.EntityID, e.attributes())}
 }
 
 func (r entityRow) line() string {
@@ -139,7 +139,7 @@ func (t *Tools) entityFilter(h *home, in *getEntitiesIn) (func(*entry) bool, err
 			return false
 		}
 		if class != "" {
-			if dc, _ := e.st.Attributes["device_class"].(string); strings.ToLower(dc) != class {
+			if strings.ToLower(e.deviceClass) != class {
 				return false
 			}
 		}
@@ -216,7 +216,7 @@ func (t *Tools) getEntityState(ctx context.Context, in *getEntityStateIn) (*enti
 			return err
 		}
 		out = &entityStateOut{EntityID: id, Name: e.name, State: e.st.State, AreaID: h.areaOf(id),
-			Attributes: t.pol.scrubMap(e.st.Attributes), LastChanged: e.st.LastChanged, LastUpdated: e.st.LastUpdated, LastReported: e.st.LastReported}
+			Attributes: t.pol.scrubMap(e.attributes()), LastChanged: e.st.LastChanged, LastUpdated: e.st.LastUpdated, LastReported: e.st.LastReported}
 		out.Area = h.areaName(out.AreaID)
 		if re := h.entities[id]; re != nil {
 			if d := h.devices[str(re.DeviceID)]; d != nil {

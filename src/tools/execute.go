@@ -125,8 +125,11 @@ func (t *Tools) settle(ctx context.Context, events <-chan hass.Event, take func(
 }
 
 func changeRow(h *home, c hass.StateChangedData) changedRow {
-	e := newEntry(*c.NewState)
-	r := changedRow{EntityID: c.EntityID, Name: e.name, State: c.NewState.State,
+	name, _ := c.NewState.Attributes["friendly_name"].(string)
+	if name == "" {
+		name = c.EntityID
+	}
+	r := changedRow{EntityID: c.EntityID, Name: name, State: c.NewState.State,
 		Attributes: compactAttributes(c.EntityID, c.NewState.Attributes)}
 	if c.OldState != nil {
 		r.OldState = c.OldState.State

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/mcp-bridge/mcp-bridge/src/hass"
 )
 
 // home is one view of Home Assistant: every state and the registries that
@@ -26,20 +24,55 @@ type home struct {
 	loadedAt time.Time
 }
 
-// entry is one state with what searches need precomputed.
+// entry is one state with what searches need precomputed. Every MCP
+// server process holds one per entity, so it is compact: the attributes
+// stay as Home Assistant sent them, as JSON (a fraction of a decoded map's
+// size, and nothing the garbage collector must scan), and are decoded only
+// for the entities an answer shows.
 type entry struct {
-	st     hass.State
-	name   string // friendly_name, or the entity id
-	search string // lowercased "entity_id name"
+	st          compactState
+	name        string // friendly_name, or the entity id
+	search      string // lowercased "entity_id name"
+	deviceClass string // attributes.device_class, which filters and confirmations read
 }
 
-func newEntry(st hass.State) *entry {
-	name, _ := st.Attributes["friendly_name"].(string)
+// compactState is a state as get_states and state_changed give it, with
+// its attributes undecoded.
+type compactState struct {
+	EntityID     string          `json:"entity_id"`
+	State        string          `json:"state"`
+	Attributes   json.RawMessage `json:"attributes"`
+	LastChanged  time.Time       `json:"last_changed"`
+	LastReported time.Time       `json:"last_reported"`
+	LastUpdated  time.Time       `json:"last_updated"`
+}
+
+func newEntry(st compactState) *entry {
+	var known struct {
+		FriendlyName any `json:"friendly_name"`
+		DeviceClass  any `json:"device_class"`
+	}
+	_ = json.Unmarshal(st.Attributes, &known) // attributes that are not an object count as none
+	name, _ := known.FriendlyName.(string)
 	if name == "" {
 		name = st.EntityID
 	}
-	return &entry{st: st, name: name, search: strings.ToLower(st.EntityID + " " + name)}
+	dc, _ := known.DeviceClass.(string)
+	return &entry{st: st, name: name, search: strings.ToLower(st.EntityID + " " + name), deviceClass: dc}
 }
+
+// attributes decodes the state's attributes; a caller may keep or change
+// the map.
+func (e *entry) attributes() map[string]any {
+	var m map[string]any
+	if json.Unmarshal(e.st.Attributes, &m) != nil || m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// attr returns one attribute, or nil.
+func (e *entry) attr(key string) any { return e.attributes()[key] }
 
 // regEntity is an entity registry entry (config/entity_registry/list).
 type regEntity struct {
@@ -106,7 +139,7 @@ const MinHomeAssistant = "2024.4.0"
 
 // loadHome reads states, registries and the time zone from Home Assistant.
 func loadHome(ctx context.Context, ha HomeAssistant, now time.Time) (*home, error) {
-	var states []hass.State
+	var states []compactState
 	if err := ha.Command(ctx, map[string]any{"type": "get_states"}, &states); err != nil {
 		return nil, fmt.Errorf("reading states: %w", err)
 	}
@@ -181,7 +214,10 @@ func byKey[T any](items []*T, key func(*T) string) map[string]*T {
 // apply records one state_changed event. A state older than the one held
 // (an event queued while a snapshot was read) is ignored.
 func (h *home) apply(data json.RawMessage) error {
-	var ch hass.StateChangedData
+	var ch struct {
+		EntityID string        `json:"entity_id"`
+		NewState *compactState `json:"new_state"`
+	}
 	if err := json.Unmarshal(data, &ch); err != nil {
 		return fmt.Errorf("decoding state_changed: %w", err)
 	}

@@ -131,13 +131,26 @@ func (ix *index) Run(ctx context.Context) error {
 	ix.running.Store(true)
 	defer ix.running.Store(false)
 	close(ix.started)
+	ix.loop(ctx, states.Events(), regs)
+	return nil
+}
+
+// staleReload is how long the index stays stale (events were lost, a
+// registry changed) before Run reloads it without waiting for a call: a
+// burst of registry events costs one reload, and no call waits for it.
+const staleReload = 250 * time.Millisecond
+
+// loop serves sync requests and applies events until ctx ends or the
+// state subscription closes.
+func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
+	var reload <-chan time.Time // set while stale
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case ev, ok := <-states.Events():
+			return
+		case ev, ok := <-states:
 			if !ok {
-				return nil
+				return
 			}
 			ix.onState(ev)
 		case <-regs[0]:
@@ -149,9 +162,29 @@ func (ix *index) Run(ctx context.Context) error {
 		case <-regs[3]:
 			ix.stale = true
 		case req := <-ix.reqs:
-			ix.drain(states.Events(), regs)
+			ix.drain(states, regs)
 			req.done <- ix.sync(req.ctx)
+		case <-reload:
+			reload = nil
+			ix.reloadStale(ctx, states, regs)
 		}
+		if ix.stale && reload == nil {
+			reload = time.After(staleReload)
+		}
+	}
+}
+
+// reloadStale reloads a stale index while Home Assistant is connected (a
+// call then finds it loaded); while it is not, the next round retries.
+func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
+	ix.drain(states, regs)
+	if !ix.stale || !ix.ha.Status().Connected {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := ix.sync(rctx); err != nil && ctx.Err() == nil {
+		ix.log.Debug().Err(err).Msg("reloading the stale state index")
 	}
 }
 

@@ -39,7 +39,13 @@ func (g *gatedHA) Command(ctx context.Context, cmd any, result any) error {
 // in the background; connected is closed once initialize is answered.
 func serveGated(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession) {
 	t.Helper()
-	ha := simhome.NewServer(t, simhome.Options{})
+	g, connected, cs, _ = serveGatedHome(t, cfg)
+	return g, connected, cs
+}
+
+func serveGatedHome(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession, ha *simhome.Server) {
+	t.Helper()
+	ha = simhome.NewServer(t, simhome.Options{})
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +80,7 @@ func serveGated(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, 
 			session.Close()
 		}
 	})
-	return g, connected, func() *mcp.ClientSession { <-connected; return session }
+	return g, connected, func() *mcp.ClientSession { <-connected; return session }, ha
 }
 
 // TestServeWarmsBeforeInitialize checks that Serve loads the state index
@@ -116,5 +122,31 @@ func TestServeWarmTimeout(t *testing.T) {
 	_, _, session := serveGated(t, Config{WarmTimeout: 50 * time.Millisecond})
 	if session() == nil {
 		t.Fatal("no session")
+	}
+}
+
+// TestIndexReloadsWithoutACall checks that a stale index (here after a
+// registry change) is reloaded in the background: the next call does not
+// wait for the reload.
+func TestIndexReloadsWithoutACall(t *testing.T) {
+	g, _, session, ha := serveGatedHome(t, Config{})
+	close(g.gate)
+	cs := session()
+	if cs == nil {
+		t.FailNow()
+	}
+	ha.FireEvent("area_registry_updated", map[string]any{"action": "update", "area_id": "kitchen"})
+	for deadline := time.Now().Add(30 * time.Second); g.loads.Load() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the index was not reloaded after a registry change (loads: %d)", g.loads.Load())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_entity_state", Arguments: map[string]any{"entity_id": "light.kitchen_spots"}}); err != nil || res.IsError {
+		t.Fatalf("get_entity_state: %v %v", err, res)
+	}
+	if n := g.loads.Load(); n != 2 {
+		t.Errorf("states loaded %d times, want 2 (warm-up, then the reload after the registry change)", n)
 	}
 }

@@ -138,12 +138,15 @@ func (ix *index) Run(ctx context.Context) error {
 // staleReload is how long the index stays stale (events were lost, a
 // registry changed) before Run reloads it without waiting for a call: a
 // burst of registry events costs one reload, and no call waits for it.
+// Run also reloads the home at nine tenths of maxAge, before a call would.
 const staleReload = 250 * time.Millisecond
 
 // loop serves sync requests and applies events until ctx ends or the
 // state subscription closes.
 func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
-	var reload <-chan time.Time // set while stale
+	var reload <-chan time.Time  // set while stale
+	var refresh <-chan time.Time // reloads the home before it reaches maxAge
+	var loaded *home             // the home refresh was set for
 	for {
 		select {
 		case <-ctx.Done():
@@ -167,9 +170,14 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 		case <-reload:
 			reload = nil
 			ix.reloadStale(ctx, states, regs)
+		case <-refresh:
+			refresh, ix.stale = nil, true
 		}
 		if ix.stale && reload == nil {
 			reload = time.After(staleReload)
+		}
+		if ix.h != loaded && ix.h != nil {
+			loaded, refresh = ix.h, time.After(ix.maxAge*9/10)
 		}
 	}
 }

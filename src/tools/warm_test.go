@@ -150,3 +150,19 @@ func TestIndexReloadsWithoutACall(t *testing.T) {
 		t.Errorf("states loaded %d times, want 2 (warm-up, then the reload after the registry change)", n)
 	}
 }
+
+// TestIndexRefreshesBeforeMaxAge checks that the index is reloaded before
+// it reaches IndexMaxAge without waiting for a call, which would otherwise
+// pay for the reload.
+func TestIndexRefreshesBeforeMaxAge(t *testing.T) {
+	g, _, session := serveGated(t, Config{IndexMaxAge: 200 * time.Millisecond})
+	close(g.gate)
+	if session() == nil {
+		t.FailNow()
+	}
+	for deadline := time.Now().Add(30 * time.Second); g.loads.Load() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the index was not refreshed without calls (loads: %d, want 3)", g.loads.Load())
+		}
+	}
+}

@@ -29,7 +29,7 @@ func TestServeAnswersHungWriteOnSIGTERM(t *testing.T) {
 	done := make(chan answer, 1)
 	go func() { // not b.post: a dropped connection must fail the test, not end this goroutine
 		req, _ := http.NewRequest(http.MethodPost, b.base+"/mcp/tools/call", strings.NewReader(
-			`{"name": "call_service", "arguments": {"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_maker"}}`))
+			`{"name": "call_service", "arguments": {"domain": "switch", "service": "turn_on", "entity_id": "switch.coffee_machine"}}`))
 		req.Header.Set("Authorization", "Bearer "+b.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -130,7 +130,7 @@ func finalize(c *Config) {
 // Defaults of the pool for our own stdio child, when the user set none.
 // Our child serves many calls at once (go-sdk runs each request on its own
 // goroutine, and the state index is shared by them), and each child holds
-// its own copy of the home's states (about 30 MiB on a home of 10 000
+// its own copy of the home's states (about 20 MiB on a home of 10 000
 // entities, measured with go run ./loadtest -memory), so two busy children serve as many calls as five, with two
 // fifths of the memory; two rather than one, so that a child being
 // replaced never leaves the bridge without one. A stdio server of unknown

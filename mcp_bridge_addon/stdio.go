@@ -34,6 +34,9 @@ func runStdio(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		Logger:          log,
 		Name:            "mcp-bridge",
 		Version:         version,
+		// Every child holds the home's states; the add-on's memory is
+		// the sum of its children's.
+		ReleaseMemory: true,
 	}
 	if err := tcfg.Validate(); err != nil {
 		return fmt.Errorf("stdio: %w", err)

@@ -99,6 +99,13 @@ type Config struct {
 	// call loads the index. If zero, defaults to 15 s (below the pool's
 	// 30 s start timeout); negative skips the warm-up.
 	WarmTimeout time.Duration
+	// ReleaseMemory returns the memory freed after each full load of the
+	// state index to the operating system at once (debug.FreeOSMemory): the
+	// load's garbage is several times the index, and the runtime would
+	// otherwise keep it for minutes. It costs one collection per load. Set
+	// it in a process that serves one session, as the add-on's stdio
+	// children do; it affects the whole process.
+	ReleaseMemory bool
 	// Now is the clock, for relative times and automation ids. If nil,
 	// time.Now.
 	Now func() time.Time

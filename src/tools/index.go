@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,8 @@ type index struct {
 	started chan struct{} // closed when Run serves sync requests
 	quit    chan struct{} // closed when Run returns
 	running atomic.Bool
+	// releaseMemory returns the freed memory to the system after each load.
+	releaseMemory bool
 
 	mu sync.RWMutex // guards h; written only by Run's goroutine
 	h  *home
@@ -264,5 +267,8 @@ func (ix *index) sync(ctx context.Context) error {
 	ix.mu.Unlock()
 	ix.stale, ix.gen = false, st.Since
 	ix.log.Debug().Int("entities", len(h.ids)).Msg("state index loaded")
+	if ix.releaseMemory {
+		debug.FreeOSMemory()
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,5 +165,25 @@ func TestIndexRefreshesBeforeMaxAge(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the index was not refreshed without calls (loads: %d, want 3)", g.loads.Load())
 		}
+	}
+}
+
+// TestReleaseMemory checks that with ReleaseMemory a load of the index
+// gives the freed memory back (debug.FreeOSMemory, which forces a
+// collection).
+func TestReleaseMemory(t *testing.T) {
+	forced := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := forced()
+	g, _, session := serveGated(t, Config{ReleaseMemory: true})
+	close(g.gate)
+	if session() == nil {
+		t.FailNow()
+	}
+	if after := forced(); after <= before {
+		t.Errorf("forced collections %d before the load, %d after; want more", before, after)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/mcp-bridge/mcp-bridge/src/audit"
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/dashboard"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
@@ -33,14 +35,17 @@ type stack struct {
 	cache   *cache.Cache       // nil when cache.enabled is false
 	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
 	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
+	audit   *audit.Log         // nil when it cannot be opened
+	dash    *dashboard.Dashboard
 
 	discovery *discovery // nil unless the add-on offers itself to Home Assistant
 	log       zerolog.Logger
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
-// registry. It starts nothing and opens no port.
-func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
+// registry, around the audit log al (nil: none), kept at auditPath. It
+// starts nothing and opens no port.
+func buildStack(cfg *Config, al *audit.Log, auditPath string, log zerolog.Logger) (*stack, error) {
 	reg := newRegistry()
 	client, err := hass.New(hass.Config{
 		RESTURL:      cfg.HomeAssistant.RESTURL,
@@ -63,6 +68,13 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		return nil, fmt.Errorf("session pool: %w", err)
 	}
 	bc := bridgeConfig(cfg, st.pool, log, reg)
+	st.audit = al
+	st.dash, err = newDashboard(cfg, al, auditPath, func() bridge.Stats { return b.Stats() },
+		func(ctx context.Context) httpapi.Health { return st.http.CheckHealth(ctx) }, log)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	bc.OnCall = st.dash.Observe
 	if cfg.Cache.Enabled {
 		if st.cache, err = cache.New(cacheConfig(cfg, client, log, reg)); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
@@ -83,7 +95,8 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc.Routes, hc.IngressRoutes = api.Routes, ingress.Routes
+	hc.Routes, hc.NoStatusPage = api.Routes, true
+	hc.IngressRoutes = st.dash.RoutesAfter(ingress.Routes)
 	if st.http, err = httpapi.New(hc); err != nil {
 		return nil, fmt.Errorf("http server: %w", err)
 	}

@@ -48,12 +48,9 @@ func openAudit(cfg *Config, log zerolog.Logger) (l *audit.Log, path string, clea
 func newDashboard(cfg *Config, al *audit.Log, auditPath string, stats func() bridge.Stats,
 	health func(context.Context) httpapi.Health, log zerolog.Logger) (*dashboard.Dashboard, error) {
 	dc := dashboard.Config{
-		Stats: stats, Health: health, AuditFile: auditPath,
+		Stats: stats, Health: health, Audit: al, AuditFile: auditPath,
 		Version: version, Mode: cfg.Mode, APIPort: cfg.Bridge.Port, Discovery: cfg.discovery != nil,
 		Logger: log.With().Str("component", "dashboard").Logger(),
-	}
-	if al != nil {
-		dc.Audit = al
 	}
 	if cfg.apiTokenFile != "" {
 		dc.APIToken = cfg.Bridge.APIToken

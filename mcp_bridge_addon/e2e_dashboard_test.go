@@ -145,10 +145,10 @@ func TestServeDashboardKnownTraffic(t *testing.T) {
 	if d.Cache == nil || d.Cache.Hits < uint64(cached) {
 		t.Errorf("cache figures %+v; want at least %d hits", d.Cache, cached)
 	}
-	wantWho := []struct{ who, user, service string }{
-		{"ha:a11ce0123456789", "Alice", "switch.toggle"},
-		{"api-token", "", "light.turn_off"},
-		{"api-token", "", "light.turn_on"},
+	wantWho := []wantEntry{
+		{"ha:a11ce0123456789", "Alice", "", "switch.toggle"},
+		{"api-token", "", "e2e", "light.turn_off"}, // MCP over HTTP: the client's own name too
+		{"api-token", "", "", "light.turn_on"},
 	}
 	checkAudit(t, "before the restart", d, wantWho)
 	if want := filepath.Join(data, "audit.jsonl"); d.Audit.File != want {
@@ -172,16 +172,20 @@ func TestServeDashboardKnownTraffic(t *testing.T) {
 	b2.stopAndCheckChildren(t, children(t, b2.cmd.Process.Pid))
 }
 
+// wantEntry is an expected audit entry.
+type wantEntry struct{ who, user, client, service string }
+
 // checkAudit checks the audit entries, newest first.
-func checkAudit(t *testing.T, when string, d dashboardData, want []struct{ who, user, service string }) {
+func checkAudit(t *testing.T, when string, d dashboardData, want []wantEntry) {
 	t.Helper()
 	if d.Audit == nil || len(d.Audit.Entries) != len(want) {
 		t.Fatalf("%s: audit %+v; want %d entries", when, d.Audit, len(want))
 	}
 	for i, w := range want {
 		e := d.Audit.Entries[i]
-		if e.Who != w.who || e.User != w.user || e.Service != w.service || e.Outcome != audit.OutcomeOK || len(e.Targets) != 1 {
-			t.Errorf("%s: audit entry %d = %+v; want who %q user %q service %q, ok, one target", when, i, e, w.who, w.user, w.service)
+		if e.Who != w.who || e.User != w.user || e.Client != w.client || e.Service != w.service || e.Outcome != audit.OutcomeOK || len(e.Targets) != 1 {
+			t.Errorf("%s: audit entry %d = %+v; want who %q user %q client %q service %q, ok, one target",
+				when, i, e, w.who, w.user, w.client, w.service)
 		}
 	}
 }

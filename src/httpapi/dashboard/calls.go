@@ -25,6 +25,7 @@ type call struct {
 	Tool         string    `json:"tool"`
 	Who          string    `json:"who"`
 	User         string    `json:"user,omitempty"`
+	Client       string    `json:"client,omitempty"`
 	Kind         string    `json:"kind"`
 	Outcome      string    `json:"outcome"`
 	Error        string    `json:"error,omitempty"`
@@ -47,7 +48,7 @@ func newCall(ctx context.Context, f bridge.Finished) call {
 	m := f.Result.Meta
 	c := call{
 		Time: f.Start.UTC(), Tool: cut(f.Request.Tool, maxText), Who: cut(who(f.Request.Client), maxText),
-		User: httpapi.IngressUserName(ctx), Kind: f.Kind.String(), Outcome: f.Outcome,
+		User: httpapi.IngressUserName(ctx), Client: cut(f.Request.ClientName, 100), Kind: f.Kind.String(), Outcome: f.Outcome,
 		DurationMS: round2(ms(m.Duration)), Cached: m.Cached, Deduplicated: m.Deduplicated, Stale: m.Stale,
 		argBytes: len(f.Request.Arguments),
 	}

@@ -232,7 +232,7 @@ func (d *Dashboard) recentLocked() []call {
 // auditEntry describes a write for the audit log.
 func auditEntry(ctx context.Context, f bridge.Finished) audit.Entry {
 	e := audit.Entry{
-		Time: f.Start.UTC(), Who: who(f.Request.Client), User: httpapi.IngressUserName(ctx),
+		Time: f.Start.UTC(), Who: who(f.Request.Client), User: httpapi.IngressUserName(ctx), Client: f.Request.ClientName,
 		Tool: f.Request.Tool, Outcome: writeOutcome(f), DurationMS: f.Result.Meta.Duration.Milliseconds(),
 	}
 	if f.Err != nil {

@@ -163,7 +163,7 @@ function renderCalls(d) {
   const rows = (d.recent || []).map((c) => el('tr', {},
     el('td', {}, fmtTime(c.time)),
     el('td', {}, el('code', {}, c.tool), c.kind === 'write' ? ' ✎' : ''),
-    el('td', {}, whoLabel(c.who, c.user)),
+    el('td', {}, whoLabel(c.who, c.user), c.client ? ` · ${c.client}` : ''),
     el('td', {}, `${fmtNum(c.duration_ms, 1)} ms`),
     el('td', {}, c.cached ? 'yes' : c.deduplicated ? 'shared' : c.stale ? 'stale' : 'no'),
     el('td', {className: outcomeClass(c.outcome), title: c.error || ''}, c.outcome),

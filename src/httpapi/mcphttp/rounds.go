@@ -107,6 +107,11 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	r.cancel = cancel
 	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
 		Exclusive: true,
+		// On a child in the client's own protocol, the child answers
+		// input_required itself, with its own names, and Request never
+		// runs; the pool falls back to the other children when they do not
+		// speak it.
+		ProtocolVersion: mcpconn.StatelessProtocolVersion,
 		Notification: func(method string, params json.RawMessage) {
 			params = bytes.Clone(params)
 			q.push(func() { h.toClient(ctx, ss, method, params) })
@@ -271,6 +276,14 @@ const statePrefix = "mcp-bridge-"
 
 // ours reports whether the bridge made requestState state.
 func ours(state string) bool { return strings.HasPrefix(state, statePrefix) }
+
+// childsRound reports whether a retry answers the child's own
+// input_required: it carries the child's requestState, or answers without
+// one (a child may keep no state), where the bridge's rounds always have
+// one of the bridge's.
+func childsRound(state string, responses mcp.InputResponseMap) bool {
+	return state != "" && !ours(state) || state == "" && len(responses) > 0
+}
 
 // childNeedsInput reports whether a child's result asks for input itself.
 func childNeedsInput(raw json.RawMessage) bool {

@@ -282,10 +282,11 @@ func TestResourcesPromptsCompletion(t *testing.T) {
 	}
 }
 
-// TestMultiRoundTrip answers a child's elicitation through the 2026-07-28
-// input_required flow, which the Go SDK client drives by itself.
+// TestMultiRoundTrip answers the elicitation request of a child in the
+// handshake era through the 2026-07-28 input_required flow, which the Go
+// SDK client drives by itself: the bridge holds the child's request.
 func TestMultiRoundTrip(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	s := newStack(t, stackOptions{handshakeOnly: true})
 	cs := connect(t, s, "2026-07-28", false, &mcp.ClientOptions{
 		ElicitationHandler: func(_ context.Context, r *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"username": "alice", "email": "a@example.com"}}, nil
@@ -297,6 +298,31 @@ func TestMultiRoundTrip(t *testing.T) {
 	}
 	if got := text(t, res); !strings.Contains(got, "accept") {
 		t.Errorf("test_elicitation answered %q; want the accepted elicitation", got)
+	}
+}
+
+// TestChildsOwnInputRequired passes a 2026-07-28 client the child's own
+// input_required result, with the child's name for its request, and the
+// client's answers back to the child: the call runs on a child spoken to
+// in the same protocol.
+func TestChildsOwnInputRequired(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	headers := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "test_input_required_result_elicitation"}
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}}`
+	body := post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"test_input_required_result_elicitation","arguments":{},`+meta+`}}`, headers)
+	var res struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.Result.ResultType != "input_required" || res.Result.InputRequests["user_name"] == nil {
+		t.Fatalf("the first call answered %s (%v); want input_required naming the child's user_name", body, err)
+	}
+	body = post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"test_input_required_result_elicitation","arguments":{},`+
+		`"inputResponses":{"user_name":{"action":"accept","content":{"name":"Ada"}}},`+meta+`}}`, headers)
+	if !bytes.Contains(body, []byte("Hello, Ada!")) || !bytes.Contains(body, []byte(`"resultType":"complete"`)) {
+		t.Errorf("the retry answered %s; want the child's greeting", body)
 	}
 }
 

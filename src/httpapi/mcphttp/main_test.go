@@ -61,7 +61,7 @@ type stackOptions struct {
 	// handshakeOnly keeps every call on children in the handshake era,
 	// as with children that do not speak 2026-07-28.
 	handshakeOnly bool
-	cfg      mcphttp.Config
+	cfg           mcphttp.Config
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {

@@ -122,7 +122,32 @@ func (s *Session) discover(ctx context.Context) error {
 	}
 	s.init = initializeInfo{raw: raw, version: StatelessProtocolVersion, capabilities: r.Capabilities,
 		serverInfo: r.Meta.ServerInfo, instructions: r.Instructions}
+	if err := s.listen(ctx); err != nil {
+		return err
+	}
 	s.log.Info().Str("server", r.Meta.ServerInfo.Name).Str("protocol", StatelessProtocolVersion).Msg("child discovered")
+	return nil
+}
+
+// listen asks a stateless child for its tools, prompts and resources
+// list_changed notifications, which that protocol sends only on an open
+// subscriptions/listen request; they reach Config.Handlers as in the
+// handshake era. The request stays open for the session's life. It is not
+// pending like a call: its end, if ever (a child without the method
+// refuses it), is ignored, and it neither holds the reader nor keeps the
+// session from going idle.
+func (s *Session) listen(ctx context.Context) error {
+	params, err := s.withMeta(json.RawMessage(`{"notifications":{"toolsListChanged":true,"promptsListChanged":true,"resourcesListChanged":true}}`))
+	if err != nil {
+		return notSentError(err)
+	}
+	data, err := appendRequest(nil, s.nextID.Add(1), true, "subscriptions/listen", params)
+	if err != nil {
+		return notSentError(err)
+	}
+	if _, err := s.write(ctx, data); err != nil {
+		return fmt.Errorf("subscriptions/listen: %w", err)
+	}
 	return nil
 }
 

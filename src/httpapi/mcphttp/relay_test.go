@@ -481,3 +481,32 @@ func TestCacheOverMCP(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptListChangedFromStatelessChild tells a 2026-07-28 client's
+// subscriptions/listen stream that the prompts changed when its call ran
+// on a child spoken to in that protocol, which sends list changes only on
+// a subscriptions/listen request of the bridge's.
+func TestPromptListChangedFromStatelessChild(t *testing.T) {
+	s := newStack(t, stackOptions{children: 1})
+	changed := make(chan struct{}, 1)
+	cs := connect(t, s, "2026-07-28", false, &mcp.ClientOptions{
+		PromptListChangedHandler: func(context.Context, *mcp.PromptListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	ctx := testContext(t)
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_trigger_prompt_change"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.pool.Stats(); st.Total != 2 {
+		t.Errorf("the pool has %d children; want 2 (the call ran on a stateless child)", st.Total)
+	}
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no notifications/prompts/list_changed reached the client")
+	}
+}

@@ -21,7 +21,17 @@ import (
 // ended while waiting), [mcpconn.ErrSessionLost] (the child died after
 // receiving it), [*mcpconn.RPCError] (the child answered an error), or
 // ctx's error.
+//
+// resources/subscribe and unsubscribe go to the child that holds the
+// subscription; a child that restarts is subscribed again (see
+// subscribe.go).
 func (p *Pool) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	switch method {
+	case "resources/subscribe":
+		return p.subscribe(ctx, params)
+	case "resources/unsubscribe":
+		return p.unsubscribe(ctx, params)
+	}
 	for attempt := 1; ; attempt++ {
 		sl, sess, err := p.acquire(ctx)
 		if err != nil {

@@ -56,6 +56,8 @@ type Pool struct {
 	// protocol (see stateless.go); spawn asks Run for a stateless child.
 	stateless statelessSupport
 	spawn     chan struct{} // buffered 1
+
+	subs map[string]*slot // resource uri -> the slot whose child is subscribed (subscribe.go)
 }
 
 // slot is one place for a child; its goroutine restarts the child as
@@ -67,6 +69,7 @@ type slot struct {
 	inflight  int
 	exclusive bool // its one call in flight must be alone (see mcpconn.Handlers.Exclusive)
 	stateless bool // its child speaks the stateless protocol (Config.MaxStatelessSessions)
+	subs      int  // resource subscriptions its child holds (subscribe.go): never retired
 	lastUsed  time.Time
 	retiring  bool          // chosen by scale down; no new calls
 	retire    chan struct{} // closed to stop the slot for good

@@ -78,12 +78,13 @@ func (p *Pool) activeLocked() []*slot {
 }
 
 // retireIdleLocked retires ready children of active idle for longer than
-// IdleTimeout, longest idle first, down to keep.
+// IdleTimeout, longest idle first, down to keep. A child holding resource
+// subscriptions stays: its updates would stop.
 func (p *Pool) retireIdleLocked(active []*slot, keep int) {
 	now := time.Now()
 	var idle []*slot
 	for _, sl := range active {
-		if sl.state == stateReady && sl.inflight == 0 && now.Sub(sl.lastUsed) > p.cfg.IdleTimeout {
+		if sl.state == stateReady && sl.inflight == 0 && sl.subs == 0 && now.Sub(sl.lastUsed) > p.cfg.IdleTimeout {
 			idle = append(idle, sl)
 		}
 	}

@@ -91,6 +91,10 @@ func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, erro
 		sess.Close()
 		return nil, err
 	}
+	if err := p.resubscribe(ctx, sl, sess); err != nil {
+		sess.Close()
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sl.state, sl.sess, sl.lastUsed, sl.backoff, sl.lastErr = stateReady, sess, time.Now(), 0, nil

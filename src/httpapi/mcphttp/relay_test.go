@@ -510,3 +510,51 @@ func TestPromptListChangedFromStatelessChild(t *testing.T) {
 		t.Fatal("no notifications/prompts/list_changed reached the client")
 	}
 }
+
+// TestSubscriptionSurvivesRestart subscribes a restarted child again to
+// what the child before it held, so that a subscriber's resources/updated
+// keep coming after a crash.
+func TestSubscriptionSurvivesRestart(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	s := newStack(t, stackOptions{children: 1, events: events})
+	updated := make(chan string, 10)
+	cs := connect(t, s, "2025-11-25", false, &mcp.ClientOptions{
+		ResourceUpdatedHandler: func(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) {
+			updated <- r.Params.URI
+		},
+	})
+	ctx := testContext(t)
+	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: pooltest.WatchedURI}); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(when string) {
+		t.Helper()
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "touch"}); err != nil {
+			t.Fatal(err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		select {
+		case uri := <-updated:
+			if uri != pooltest.WatchedURI {
+				t.Errorf("%s: an update for %q", when, uri)
+			}
+		case <-wait.Done():
+			t.Fatalf("%s: no resources/updated reached the subscriber", when)
+		}
+	}
+	touch("before the crash")
+	first := 0
+	waitEvent(t, events, func(e pooltest.Event) bool { first = e.Pid; return e.Kind == "subscribed" })
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "crash"}); err == nil {
+		t.Fatal("the crash tool answered")
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool {
+		return e.Kind == "subscribed" && e.Note == pooltest.WatchedURI && e.Pid != first
+	})
+	touch("after the restart")
+	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: pooltest.WatchedURI}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "unsubscribed" && e.Pid != first })
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // Tools lists the names of the child's tools.
-var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "stall", "fail", "counter", "roots", "log", "ask_name"}
+var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "stall", "fail", "counter", "roots", "log", "ask_name", "touch"}
 
 // args holds every tool's arguments; each tool reads the fields it needs.
 type args struct {
@@ -60,6 +60,7 @@ func (c *child) addTools(s *mcp.Server) {
 	add("counter", "Counts calls per process; returns pid and count.", read, map[string]any{}, c.count)
 	add("roots", "Asks the client for roots/list.", read, map[string]any{}, c.roots)
 	add("log", "Sends message as notifications/message.", read, map[string]any{"message": strProp}, c.log)
+	add("touch", "Sends notifications/resources/updated for "+WatchedURI+" to the sessions subscribed to it.", read, map[string]any{}, c.touch)
 	add("ask_name", "Asks the client for a name under the input request key \"user_name\" (an input_required "+
 		"result for a 2026-07-28 client, an elicitation request for older ones), then greets it.", read, map[string]any{}, c.askName)
 }
@@ -185,4 +186,11 @@ func (c *child) askName(_ context.Context, req *mcp.CallToolRequest, _ args) (*m
 	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{
 		"user_name": &mcp.ElicitParams{Message: "What is your name?", RequestedSchema: schema},
 	}}, nil
+}
+
+func (c *child) touch(ctx context.Context, _ *mcp.CallToolRequest, _ args) (*mcp.CallToolResult, error) {
+	if err := c.srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: WatchedURI}); err != nil {
+		return errorResult("resources/updated: " + err.Error()), nil
+	}
+	return textResult("touched"), nil
 }

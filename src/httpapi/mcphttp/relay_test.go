@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 )
 
@@ -198,9 +199,11 @@ func waitLen(ctx context.Context, t *testing.T, mu *sync.Mutex, n func() int, wa
 
 // TestSamplingReachesTheCaller runs sampling calls from several clients at
 // once, on children that serve several calls at a time: each client must
-// answer its own child requests, never another's.
+// answer its own child requests, never another's. The children are kept in
+// the handshake era, where they ask by request in both eras (a child in
+// the 2026-07-28 protocol may not, and its test_sampling fails there).
 func TestSamplingReachesTheCaller(t *testing.T) {
-	s := newStack(t, stackOptions{children: 2, inflight: 4})
+	s := newStack(t, stackOptions{children: 2, inflight: 4, handshakeOnly: true})
 	for _, version := range eras {
 		t.Run(version, func(t *testing.T) {
 			const clients, calls = 4, 5
@@ -557,4 +560,57 @@ func TestSubscriptionSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "unsubscribed" && e.Pid != first })
+}
+
+// TestParkedCallExpires cancels, in its child, a call parked for a
+// 2026-07-28 client's input that never comes, after InputTimeout: the
+// child is free again, and a late retry learns why its requestState no
+// longer works.
+func TestParkedCallExpires(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	s := newStack(t, stackOptions{children: 1, events: events, handshakeOnly: true,
+		cfg: mcphttp.Config{InputTimeout: 300 * time.Millisecond}})
+	headers := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "ask_name"}
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}}`
+	body := post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask_name","arguments":{},`+meta+`}}`, headers)
+	var res struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			RequestState  string                     `json:"requestState"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.Result.ResultType != "input_required" || len(res.Result.InputRequests) != 1 {
+		t.Fatalf("ask_name answered %s (%v); want input_required", body, err)
+	}
+	var key string
+	for key = range res.Result.InputRequests {
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "cancel_notification" })
+
+	retry := fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask_name","arguments":{},"requestState":%q,`+
+		`"inputResponses":{%q:{"action":"accept","content":{"name":"Ada"}}},`+meta+`}}`, res.Result.RequestState, key)
+	body = post(t, s, "", "2026-07-28", retry, headers)
+	if !bytes.Contains(body, []byte(`"code":-32602`)) || !bytes.Contains(body, []byte("requestState expired")) {
+		t.Errorf("a retry after the input timeout answered %s; want -32602 saying the requestState expired", body)
+	}
+	for _, e := range pooltest.Filter(mustEvents(t, events), func(e pooltest.Event) bool { return e.Kind == "answered" }) {
+		t.Errorf("the expired call was answered in the child: %+v", e)
+	}
+
+	cs := connect(t, s, "2025-11-25", false, nil)
+	ctx, cancel := context.WithTimeout(testContext(t), 5*time.Second) // well under the 30 s call timeout
+	defer cancel()
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"after": "expiry"}}); err != nil {
+		t.Errorf("the one child is still busy after the parked call expired: %v", err)
+	}
+}
+
+func mustEvents(t *testing.T, path string) []pooltest.Event {
+	t.Helper()
+	evs, err := pooltest.ReadEvents(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }

@@ -101,8 +101,8 @@ func withinBounds(before, after resources) []string {
 	if after.fds-before.fds > maxFDGain {
 		bad = append(bad, fmt.Sprintf("descriptors %d -> %d (bound +%d)", before.fds, after.fds, maxFDGain))
 	}
-	if after.kids < poolMin || after.kids > poolMax {
-		bad = append(bad, fmt.Sprintf("children %d -> %d (bound %d..%d)", before.kids, after.kids, poolMin, poolMax))
+	if after.kids < poolMin || after.kids > poolMax+statelessMax {
+		bad = append(bad, fmt.Sprintf("children %d -> %d (bound %d..%d)", before.kids, after.kids, poolMin, poolMax+statelessMax))
 	}
 	if after.rssMiB-before.rssMiB > maxRSSGainMiB {
 		bad = append(bad, fmt.Sprintf("resident memory %.0f -> %.0f MiB (bound +%d MiB)", before.rssMiB, after.rssMiB, maxRSSGainMiB))

@@ -64,7 +64,8 @@ func answered(err error) bool {
 // acquire reserves an in-flight slot on the least busy ready child; for a
 // call whose Handlers ask to be exclusive, a whole idle child. A call whose
 // Handlers ask for the stateless protocol gets a stateless child (started
-// if need be), unless the children do not speak it.
+// if need be), unless the children do not speak it or MaxStatelessSessions
+// are busy: then any child.
 func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	exclusive, stateless := false, false
 	if h := mcpconn.HandlersFrom(ctx); h != nil {
@@ -82,15 +83,21 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	var picked *slot
 	err := p.await(ctx, func() (bool, error) {
 		stateless = stateless && p.statelessUsableLocked() // else the other children
-		if picked = p.pickLocked(exclusive, stateless); picked != nil {
-			return true, nil
-		}
 		if stateless {
-			p.wantStatelessLocked()
+			if picked = p.pickLocked(exclusive, true); picked != nil {
+				return true, nil
+			}
 			if p.phase == phaseClosed {
 				return false, errClosed
 			}
-			return false, nil
+			if p.statelessComingLocked() {
+				p.wantStatelessLocked()
+				return false, nil
+			}
+			// Every stateless child is busy: any free child serves it.
+		}
+		if picked = p.pickLocked(exclusive, false); picked != nil || stateless {
+			return picked != nil, nil
 		}
 		return false, p.unavailableLocked()
 	})

@@ -69,6 +69,19 @@ func (p *Pool) moreStatelessLocked() bool {
 	return len(all) < p.cfg.MaxStatelessSessions
 }
 
+// statelessComingLocked reports whether a stateless child may soon be
+// free without another call ending: one is starting or restarting, or
+// another may start.
+func (p *Pool) statelessComingLocked() bool {
+	all := p.statelessLocked()
+	for _, sl := range all {
+		if sl.state != stateReady {
+			return true
+		}
+	}
+	return len(all) < p.cfg.MaxStatelessSessions
+}
+
 // addStateless starts a stateless child if one is still wanted.
 func (p *Pool) addStateless(ctx context.Context) {
 	p.mu.Lock()

@@ -73,3 +73,31 @@ func TestStatelessFallback(t *testing.T) {
 		t.Errorf("the log does not say why:\n%s", h.logs)
 	}
 }
+
+// TestStatelessBusyFallsBack serves a call that asks for the 2026-07-28
+// protocol on another child when every stateless child is busy, rather
+// than making it wait.
+func TestStatelessBusyFallsBack(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) { c.MaxStatelessSessions = 1 })
+	legacy := counterPid(t, h.p)
+	if _, err := callTool(statelessCtx(t), h.p, "echo", nil); err != nil { // starts the stateless child
+		t.Fatal(err)
+	}
+	busy := make(chan error, 1)
+	go func() {
+		_, err := callTool(statelessCtx(t), h.p, "slow_read", map[string]any{"ms": 3000, "note": "hold"})
+		busy <- err
+	}()
+	h.waitEvents(t, 1, func(e pooltest.Event) bool { return e.Kind == "call" && e.Note == "hold" })
+	r, err := callTool(statelessCtx(t), h.p, "counter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Pid int }
+	if err := json.Unmarshal(r.StructuredContent, &c); err != nil || c.Pid != legacy {
+		t.Errorf("with the stateless child busy, a call ran on %d (%v); want the handshake-era child %d", c.Pid, err, legacy)
+	}
+	if err := <-busy; err != nil {
+		t.Error(err)
+	}
+}

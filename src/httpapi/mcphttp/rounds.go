@@ -169,19 +169,13 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	q := newNotifyQueue(notifyQueueSize) // see route
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancel = cancel
-	version := ""
-	if answersRequests(ss) {
+	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
+		Exclusive: true,
 		// On a child in the client's own protocol, the child answers
 		// input_required itself, with its own names, and Request never
 		// runs; the pool falls back to the other children when they do not
-		// speak it. A client that can give no input needs none of this:
-		// its calls run on the pool's many children, not on the few of
-		// that protocol.
-		version = mcpconn.StatelessProtocolVersion
-	}
-	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
-		Exclusive:       true,
-		ProtocolVersion: version,
+		// speak it, or are all busy.
+		ProtocolVersion: mcpconn.StatelessProtocolVersion,
 		Notification: func(method string, params json.RawMessage) {
 			params = bytes.Clone(params)
 			q.push(func() { h.toClient(ctx, ss, method, params) })

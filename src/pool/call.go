@@ -96,8 +96,8 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 			}
 			// Every stateless child is busy: any free child serves it.
 		}
-		if picked = p.pickLocked(exclusive, false); picked != nil || stateless {
-			return picked != nil, nil
+		if picked = p.pickLocked(exclusive, false); picked != nil {
+			return true, nil
 		}
 		return false, p.unavailableLocked()
 	})

@@ -69,7 +69,9 @@ type Config struct {
 	// protocol, and are counted apart from MinSessions and MaxSessions;
 	// with AutoScale, one idle for IdleTimeout stops. If the children do
 	// not speak the protocol, the first one's server/discover says so and
-	// such calls run on the other children from then on. If zero, 2;
+	// such calls run on the other children from then on; after another
+	// failure to start (within StartTimeout, at most 10s), for
+	// RestartBackoffMax, doubling with each failure in a row. If zero, 2;
 	// negative: none, every call runs on handshake-era children.
 	MaxStatelessSessions int
 

@@ -61,7 +61,11 @@ func (p *Pool) runSlot(ctx context.Context, sl *slot) {
 // startChild spawns and initializes a child for sl; on success sl is ready.
 func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, error) {
 	p.setState(sl, stateStarting, 0)
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
+	timeout := p.cfg.StartTimeout
+	if sl.stateless {
+		timeout = min(timeout, statelessStartTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := fmt.Sprintf("child-%d", sl.id)
 	var h *mcpconn.Handlers
@@ -98,7 +102,9 @@ func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, erro
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sl.state, sl.sess, sl.lastUsed, sl.backoff, sl.lastErr = stateReady, sess, time.Now(), 0, nil
-	if !sl.stateless { // a discover result is no initialize result
+	if sl.stateless {
+		p.stateless.failures = 0
+	} else { // a discover result is no initialize result
 		p.startErr = nil
 		p.initResult = sess.InitializeResult()
 	}

@@ -24,9 +24,21 @@ type statelessSupport struct {
 	// protocol: it never will.
 	refused bool
 	// retryAt, when set, is until when calls run on the other children
-	// after a stateless child failed to start for another reason.
-	retryAt time.Time
+	// after a stateless child failed to start for another reason; the
+	// wait doubles with each failure in a row (failures), from
+	// RestartBackoffMax up to statelessRetryMax.
+	retryAt  time.Time
+	failures int
 }
+
+// statelessStartTimeout bounds a stateless child's start, below
+// StartTimeout: a call waits for it, and a child that does not know
+// server/discover may never answer it.
+const statelessStartTimeout = 10 * time.Second
+
+// statelessRetryMax bounds the wait before trying a stateless child again
+// after failures.
+const statelessRetryMax = time.Hour
 
 // statelessUsableLocked reports whether a call asking for the stateless
 // protocol can have a stateless child.
@@ -105,9 +117,11 @@ func (p *Pool) statelessFailed(sl *slot, err error) {
 		p.log.Info().Err(err).Int("slot", sl.id).
 			Msg("the children do not speak the 2026-07-28 protocol; its clients' calls run on the other children")
 	} else {
-		p.stateless.retryAt = time.Now().Add(p.cfg.RestartBackoffMax)
+		wait := min(p.cfg.RestartBackoffMax<<min(p.stateless.failures, 20), statelessRetryMax)
+		p.stateless.failures++
+		p.stateless.retryAt = time.Now().Add(wait)
 		p.m.startFailures.Inc()
-		p.log.Warn().Err(err).Int("slot", sl.id).Dur("retry_after", p.cfg.RestartBackoffMax).
+		p.log.Warn().Err(err).Int("slot", sl.id).Dur("retry_after", wait).
 			Msg("a child in the 2026-07-28 protocol failed to start; its clients' calls run on the other children meanwhile")
 	}
 	p.updateLocked()

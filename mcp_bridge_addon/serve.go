@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -98,7 +97,7 @@ func (st *stack) run(ctx context.Context) error {
 		g.Go(func() error { return st.metrics.Run(gctx) })
 	}
 	if st.discovery != nil {
-		g.Go(func() error { st.discovery.announce(gctx, http.DefaultClient, st.log); return nil })
+		g.Go(func() error { st.discovery.announce(gctx, supervisorClient, st.log); return nil })
 	}
 	g.Go(func() error {
 		<-gctx.Done()

@@ -114,6 +114,15 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
+// statelessSessions is session_pool.stateless_connections as the pool
+// counts it, where 0 means its default and a negative number none.
+func statelessSessions(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // poolConfig maps session_pool onto the pool. queueLength feeds
 // autoscaling with the calls waiting in the bridge's queue.
 func poolConfig(cfg *Config, queueLength func() int, notify func(child, method string, params json.RawMessage), log zerolog.Logger, reg prometheus.Registerer) (pool.Config, error) {
@@ -134,6 +143,7 @@ func poolConfig(cfg *Config, queueLength func() int, notify func(child, method s
 		IdleTimeout:           sp.IdleTimeout(),
 		HealthCheckInterval:   sp.HealthCheckInterval(),
 		MaxInflightPerSession: sp.MaxInflightPerSession,
+		MaxStatelessSessions:  statelessSessions(sp.StatelessConnections),
 		StopTimeout:           childStopStep,
 		QueueLength:           queueLength,
 		// The children may ask for what MCP clients can give; the bridge
@@ -233,11 +243,12 @@ func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, re
 		identity = httpapi.IngressUser
 	}
 	h, err := mcphttp.New(mcphttp.Config{
-		Core:        b,
-		Version:     version,
-		Identity:    identity,
-		IngressPath: ingress,
-		Logger:      log.With().Str("component", "mcphttp").Bool("ingress", ingress).Logger(),
+		Core:         b,
+		Version:      version,
+		Identity:     identity,
+		IngressPath:  ingress,
+		InputTimeout: cfg.Queue.InputTimeout(),
+		Logger:       log.With().Str("component", "mcphttp").Bool("ingress", ingress).Logger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("MCP over HTTP: %w", err)

@@ -129,7 +129,7 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	var raw json.RawMessage
 	var err error
 	switch {
-	case modern(ss) && p.RequestState != "" && !ours(p.RequestState):
+	case modern(ss) && childsRound(p.RequestState, p.InputResponses):
 		// The answers to the child's own input_required: the child takes them.
 		br.RequestState = p.RequestState
 		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {

@@ -83,25 +83,36 @@ type QueueConfig struct {
 	// seed's get_entities 10, call_service 30 and create_automation 60
 	// apply otherwise, and TimeoutSeconds to every other tool.
 	ToolTimeoutsSeconds map[string]int `yaml:"tool_timeouts_seconds"`
+	// InputTimeoutSeconds bounds how long a 2026-07-28 client's call parked
+	// for the client's input waits for the client's retry (see
+	// mcphttp.Config.InputTimeout).
+	InputTimeoutSeconds int `yaml:"input_timeout_seconds"` // default 20
 }
 
 // Timeout returns TimeoutSeconds as a duration.
 func (q QueueConfig) Timeout() time.Duration { return seconds(q.TimeoutSeconds) }
+
+// InputTimeout returns InputTimeoutSeconds as a duration.
+func (q QueueConfig) InputTimeout() time.Duration { return seconds(q.InputTimeoutSeconds) }
 
 // MaxTimeout returns MaxTimeoutSeconds as a duration.
 func (q QueueConfig) MaxTimeout() time.Duration { return seconds(q.MaxTimeoutSeconds) }
 
 // SessionPoolConfig is the pool of stdio MCP children (yaml "session_pool").
 type SessionPoolConfig struct {
-	MinConnections             int               `yaml:"min_connections"`    // default 2
-	MaxConnections             int               `yaml:"max_connections"`    // default 10
-	TargetConnections          int               `yaml:"target_connections"` // default 2 for our own stdio child, else 5
-	AutoScale                  bool              `yaml:"auto_scale"`
-	HealthCheckIntervalSeconds int               `yaml:"health_check_interval_seconds"` // default 60
-	IdleTimeoutSeconds         int               `yaml:"idle_timeout_seconds"`          // default 300
-	MaxInflightPerSession      int               `yaml:"max_inflight_per_session"`      // calls one child serves at once; default 16 for our own stdio child, else 1
-	Command                    []string          `yaml:"command"`                       // empty = this binary's stdio subcommand
-	Env                        map[string]string `yaml:"env"`                           // extra environment for the children
+	MinConnections             int  `yaml:"min_connections"`    // default 2
+	MaxConnections             int  `yaml:"max_connections"`    // default 10
+	TargetConnections          int  `yaml:"target_connections"` // default 2 for our own stdio child, else 5
+	AutoScale                  bool `yaml:"auto_scale"`
+	HealthCheckIntervalSeconds int  `yaml:"health_check_interval_seconds"` // default 60
+	IdleTimeoutSeconds         int  `yaml:"idle_timeout_seconds"`          // default 300
+	MaxInflightPerSession      int  `yaml:"max_inflight_per_session"`      // calls one child serves at once; default 16 for our own stdio child, else 1
+	// StatelessConnections bounds the children spoken to in the 2026-07-28
+	// protocol, started on demand for that protocol's clients (see
+	// pool.Config.MaxStatelessSessions); 0: none.
+	StatelessConnections int               `yaml:"stateless_connections"` // default 2
+	Command              []string          `yaml:"command"`               // empty = this binary's stdio subcommand
+	Env                  map[string]string `yaml:"env"`                   // extra environment for the children
 }
 
 // HealthCheckInterval returns HealthCheckIntervalSeconds as a duration.
@@ -189,9 +200,10 @@ func defaultConfig(mode string) Config {
 		Bridge: BridgeConfig{Host: "0.0.0.0", Port: 3003, IngressPort: 8099, DataDir: dataDir},
 		Tools:  ToolsConfig{ConfirmServices: slices.Clone(tools.DefaultConfirmServices)},
 		Queue: QueueConfig{MaxSize: 1000, TimeoutSeconds: 30, MaxTimeoutSeconds: 300, PriorityEnabled: true,
-			DeduplicationEnabled: true, MaxRetries: 3},
+			DeduplicationEnabled: true, MaxRetries: 3, InputTimeoutSeconds: 20},
 		SessionPool: SessionPoolConfig{MinConnections: 2, MaxConnections: 10, TargetConnections: 5,
-			AutoScale: true, HealthCheckIntervalSeconds: 60, IdleTimeoutSeconds: 300, MaxInflightPerSession: 1},
+			AutoScale: true, HealthCheckIntervalSeconds: 60, IdleTimeoutSeconds: 300, MaxInflightPerSession: 1,
+			StatelessConnections: 2},
 		Cache: CacheConfig{Enabled: true, DefaultTTLSeconds: 300, MaxSize: 1000, Levels: CacheLevels{
 			L1: CacheL1Config{Type: "memory", MaxSize: 1000},
 			L2: CacheL2Config{Type: "redis"},

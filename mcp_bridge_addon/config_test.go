@@ -347,6 +347,11 @@ func TestConfigErrors(t *testing.T) {
 				`config.yaml: queue.timeout_seconds: 90 is more than config.yaml: queue.max_timeout_seconds (60)`,
 				`config.yaml: queue.tool_timeouts_seconds.get_history: 0 is not between 1 and 3600`,
 			}},
+		{"2026-07-28 bounds", setup{env: standalone(nil), yaml: "queue:\n  input_timeout_seconds: 0\nsession_pool:\n  stateless_connections: -1\n"},
+			[]string{
+				`config.yaml: queue.input_timeout_seconds: 0 is not between 1 and 3600`,
+				`config.yaml: session_pool.stateless_connections: -1 is not between 0 and 100`,
+			}},
 		{"timeout option not a whole number", setup{env: standalone(nil), options: `{"request_timeout_seconds": 2.5}`},
 			[]string{`options.json: request_timeout_seconds: 2.5 is not a whole number`}},
 		{"negative rate option", setup{env: standalone(nil), options: `{"rate_limit_per_second": -1}`},

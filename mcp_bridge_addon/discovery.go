@@ -35,6 +35,12 @@ const (
 	discoveryPrincipal = "home-assistant"
 )
 
+// supervisorClient posts to the Supervisor; it follows no redirect, which
+// would re-send the announced URL, secret included, to another host.
+var supervisorClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+	return http.ErrUseLastResponse
+}}
+
 // discovery is what the add-on announces to Home Assistant.
 type discovery struct {
 	token         string // the URL's secret; never logged
@@ -69,6 +75,7 @@ func prepareDiscovery(cfg *Config, log zerolog.Logger) {
 		err = (&httpapi.PathCredential{Prefix: discoveryPrefix, Token: token, Principal: discoveryPrincipal, Paths: []string{"/mcp"}}).Check()
 	}
 	if err != nil {
+		err = errors.New(strings.TrimSuffix(err.Error(), "; "+fixTokenFile)) // that advice is api_token's
 		log.Error().Err(err).Str("file", path).Msg("Home Assistant discovery is off: delete the file to have a new secret generated")
 		return
 	}

@@ -332,12 +332,7 @@ func runConformance(t *testing.T, c nodeClients, name, cli, url string, args []s
 // by scenario and check name, with why. Each is an open defect, not an
 // accepted one: the test fails as soon as one passes, so that it leaves
 // this list, and any failure not listed here fails the test.
-var knownFailures = map[string]string{
-	"input-required-result-basic-elicitation/InputRequiredResultElicitationIncomplete": "the check wants the " +
-		"child's own name for its input request (\"user_name\"); a child that speaks the 2025-11-25 protocol " +
-		"over stdio sends its elicitation as a request of its own, without that name, so the bridge names it. " +
-		"Fixing it needs children spoken to in the 2026-07-28 protocol (issue #8).",
-}
+var knownFailures = map[string]string{}
 
 // withoutKnown returns failed without the known failures, logging them,
 // and fails the test for each known failure that passed.

@@ -39,7 +39,8 @@ const (
 	faultCallTimeout = 5                      // seconds: every tool's time limit (queue wait included)
 	maxRecovery      = 5 * time.Second        // from the fault's end to an ok read and an ok write per domain
 	recoveryWait     = 8 * time.Second        // how long to wait for recovery before giving up
-	poolMin, poolMax = 2, 4                   // children
+	poolMin, poolMax = 2, 4                   // children in the handshake era
+	statelessMax     = 2                      // and in the 2026-07-28 protocol, for the stateless MCP load
 	breakerRecovery  = 2                      // seconds: circuit_breaker.recovery_timeout_seconds
 	settleTimeout    = 15 * time.Second       // for resources to come back after the load
 	maxGoroutineGain = 40                     // goroutines after - before
@@ -132,7 +133,8 @@ session_pool:
   min_connections: %[2]d
   max_connections: %[3]d
   target_connections: %[3]d
-`, faultCallTimeout, poolMin, poolMax, breakerRecovery, queueMax)
+  stateless_connections: %[6]d
+`, faultCallTimeout, poolMin, poolMax, breakerRecovery, queueMax, statelessMax)
 	if sc.wrap {
 		exe, err := os.Executable()
 		if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -36,7 +35,9 @@ func serve(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		return err
 	}
 	prepareDiscovery(cfg, log)
-	st, err := buildStack(cfg, log)
+	al, auditPath, removeAudit := openAudit(cfg, log)
+	defer removeAudit()
+	st, err := buildStack(cfg, al, auditPath, log)
 	if err != nil {
 		return err
 	}
@@ -83,12 +84,20 @@ func (st *stack) run(ctx context.Context) error {
 		g.Go(func() error { return st.feedCache(gctx) })
 	}
 	g.Go(func() error { defer close(bridgeDone); return st.bridge.Run(gctx) })
+	g.Go(func() error { return st.dash.Run(gctx) })
+	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAudit()
+	if st.audit != nil {
+		// Until the bridge has drained: the writes that finish then are
+		// recorded too.
+		g.Go(func() error { return st.audit.Run(auditCtx) })
+	}
 	g.Go(func() error { defer close(httpDone); return st.http.Run(gctx) })
 	if st.metrics != nil {
 		g.Go(func() error { return st.metrics.Run(gctx) })
 	}
 	if st.discovery != nil {
-		g.Go(func() error { st.discovery.announce(gctx, http.DefaultClient, st.log); return nil })
+		g.Go(func() error { st.discovery.announce(gctx, supervisorClient, st.log); return nil })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -100,6 +109,7 @@ func (st *stack) run(ctx context.Context) error {
 	g.Go(func() error {
 		<-httpDone
 		<-bridgeDone
+		stopAudit()
 		stopPool()
 		return nil
 	})

@@ -170,6 +170,7 @@ func (c *Config) validateQueueAndPool(p *problems) {
 	p.between("queue.timeout_seconds", q.TimeoutSeconds, 1, maxTimeoutSeconds)
 	p.between("queue.max_retries", q.MaxRetries, 0, maxRetries)
 	p.between("queue.max_timeout_seconds", q.MaxTimeoutSeconds, 1, maxTimeoutSeconds)
+	p.between("queue.input_timeout_seconds", q.InputTimeoutSeconds, 1, maxTimeoutSeconds)
 	// The default cap grows with timeout_seconds (see bridgeConfig); only a
 	// cap the user chose can be below it.
 	if _, set := c.origin["queue.max_timeout_seconds"]; set && q.TimeoutSeconds > q.MaxTimeoutSeconds {
@@ -185,6 +186,7 @@ func (c *Config) validateQueueAndPool(p *problems) {
 	}
 	p.between("session_pool.min_connections", s.MinConnections, 1, maxSessions)
 	p.between("session_pool.max_connections", s.MaxConnections, 1, maxSessions)
+	p.between("session_pool.stateless_connections", s.StatelessConnections, 0, maxSessions)
 	if s.MinConnections > s.MaxConnections {
 		p.addf("session_pool.min_connections", "%d is more than %s (%d)",
 			s.MinConnections, c.name("session_pool.max_connections"), s.MaxConnections)

@@ -12,10 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/mcp-bridge/mcp-bridge/src/audit"
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/cache"
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi"
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/dashboard"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpconn"
 	"github.com/mcp-bridge/mcp-bridge/src/pool"
@@ -33,14 +35,17 @@ type stack struct {
 	cache   *cache.Cache       // nil when cache.enabled is false
 	mcp     []*mcphttp.Handler // MCP over HTTP on the host port and on Ingress
 	metrics *metricsServer     // nil unless monitoring.prometheus_port is set
+	audit   *audit.Log         // nil when it cannot be opened
+	dash    *dashboard.Dashboard
 
 	discovery *discovery // nil unless the add-on offers itself to Home Assistant
 	log       zerolog.Logger
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
-// registry. It starts nothing and opens no port.
-func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
+// registry, around the audit log al (nil: none), kept at auditPath. It
+// starts nothing and opens no port.
+func buildStack(cfg *Config, al *audit.Log, auditPath string, log zerolog.Logger) (*stack, error) {
 	reg := newRegistry()
 	client, err := hass.New(hass.Config{
 		RESTURL:      cfg.HomeAssistant.RESTURL,
@@ -63,6 +68,13 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 		return nil, fmt.Errorf("session pool: %w", err)
 	}
 	bc := bridgeConfig(cfg, st.pool, log, reg)
+	st.audit = al
+	st.dash, err = newDashboard(cfg, al, auditPath, func() bridge.Stats { return b.Stats() },
+		func(ctx context.Context) httpapi.Health { return st.http.CheckHealth(ctx) }, log)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	bc.OnCall = st.dash.Observe
 	if cfg.Cache.Enabled {
 		if st.cache, err = cache.New(cacheConfig(cfg, client, log, reg)); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
@@ -83,7 +95,9 @@ func buildStack(cfg *Config, log zerolog.Logger) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc.Routes, hc.IngressRoutes, hc.Registerer = api.Routes, ingress.Routes, reg
+	hc.Routes, hc.NoStatusPage = api.Routes, true
+	hc.IngressRoutes = st.dash.RoutesAfter(ingress.Routes)
+	hc.Registerer = reg
 	if st.http, err = httpapi.New(hc); err != nil {
 		return nil, fmt.Errorf("http server: %w", err)
 	}
@@ -99,6 +113,15 @@ func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// statelessSessions is session_pool.stateless_connections as the pool
+// counts it, where 0 means its default and a negative number none.
+func statelessSessions(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // poolConfig maps session_pool onto the pool. queueLength feeds
@@ -121,6 +144,7 @@ func poolConfig(cfg *Config, queueLength func() int, notify func(child, method s
 		IdleTimeout:           sp.IdleTimeout(),
 		HealthCheckInterval:   sp.HealthCheckInterval(),
 		MaxInflightPerSession: sp.MaxInflightPerSession,
+		MaxStatelessSessions:  statelessSessions(sp.StatelessConnections),
 		StopTimeout:           childStopStep,
 		QueueLength:           queueLength,
 		// The children may ask for what MCP clients can give; the bridge
@@ -220,11 +244,12 @@ func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, re
 		identity = httpapi.IngressUser
 	}
 	h, err := mcphttp.New(mcphttp.Config{
-		Core:        b,
-		Version:     version,
-		Identity:    identity,
-		IngressPath: ingress,
-		Logger:      log.With().Str("component", "mcphttp").Bool("ingress", ingress).Logger(),
+		Core:         b,
+		Version:      version,
+		Identity:     identity,
+		IngressPath:  ingress,
+		InputTimeout: cfg.Queue.InputTimeout(),
+		Logger:       log.With().Str("component", "mcphttp").Bool("ingress", ingress).Logger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("MCP over HTTP: %w", err)

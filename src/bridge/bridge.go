@@ -53,6 +53,10 @@ type Request struct {
 	// Client names who made the call ("api-token", "ha:<user id>"); it
 	// shows in logs.
 	Client string
+	// ClientName is the MCP client's name for itself (its clientInfo), if
+	// known; it shows on the dashboard and in the audit log. The client
+	// chooses it, so it proves nothing.
+	ClientName string
 }
 
 // Result is a successful tools/call: the child answered a CallToolResult,

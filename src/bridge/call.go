@@ -27,11 +27,31 @@ func (b *Bridge) Call(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	res, kind, err := b.call(ctx, req)
 	res.Meta.Duration = time.Since(start)
-	b.record(kind, res, err, res.Meta.Duration)
+	outcome := b.record(kind, res, err, res.Meta.Duration)
 	if err != nil {
 		b.logFailure(req, kind, err)
 	}
+	if b.cfg.OnCall != nil {
+		b.cfg.OnCall(ctx, Finished{Request: req, Kind: kind, Result: res, Err: err, Outcome: outcome, Start: start})
+	}
 	return res, err
+}
+
+// Finished describes a call that has ended, for Config.OnCall.
+type Finished struct {
+	Request Request
+	// Kind is the call's class; KindAuto when it failed before it was
+	// classified (an unknown tool, a malformed request).
+	Kind Kind
+	// Result is what Call returned: its Meta says how the call was served
+	// (Duration is always set); Raw is nil when Err is set.
+	Result Result
+	Err    error
+	// Outcome is the mcp_bridge_requests_total outcome label: ok,
+	// tool_error, stale, invalid, rejected, timeout, unknown_outcome,
+	// failed or cancelled.
+	Outcome string
+	Start   time.Time
 }
 
 func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {

@@ -186,6 +186,13 @@ type Config struct {
 	// StatsWindow is the span the performance figures cover. If zero, 1m.
 	StatsWindow time.Duration
 
+	// OnCall, if set, is called once for every call Call has finished, on
+	// the caller's goroutine with the caller's ctx, before Call returns:
+	// the Ingress dashboard's recent calls and the audit log of writes
+	// are fed here, where REST and MCP over HTTP calls meet. It must not
+	// block, and must not keep or modify Finished.Result.Raw.
+	OnCall func(ctx context.Context, f Finished)
+
 	// Logger receives call failures and retries. Zero value: no logs.
 	Logger zerolog.Logger
 	// Registerer receives the bridge's metrics. If nil, none are exported.

@@ -45,8 +45,9 @@ func (b *Bridge) Stats() Stats {
 	return s
 }
 
-// record counts a finished call in the metrics and the performance window.
-func (b *Bridge) record(kind Kind, res Result, err error, d time.Duration) {
+// record counts a finished call in the metrics and the performance window,
+// and returns its outcome label.
+func (b *Bridge) record(kind Kind, res Result, err error, d time.Duration) string {
 	outcome := outcomeOf(res, err)
 	b.metrics.requests.WithLabelValues(kind.String(), outcome).Inc()
 	b.metrics.duration.WithLabelValues(kind.String()).Observe(d.Seconds())
@@ -56,6 +57,7 @@ func (b *Bridge) record(kind Kind, res Result, err error, d time.Duration) {
 	if outcome != outcomeCancelled {
 		b.perf.add(time.Now(), d, isServiceError(outcome))
 	}
+	return outcome
 }
 
 // perfWindow keeps per-second buckets of calls over a sliding window. It is

@@ -23,9 +23,11 @@ const (
 // refuses every request with a message saying api_token must be set; false
 // (standalone, where the caller binds loopback only) lets requests through.
 //
-// Failed authentications (a wrong token or scheme, not a missing header)
-// are limited per client address (see authFailures): past the limit every
-// request from the address gets 429 until the window ends.
+// A request that withPathCredential admitted needs no header. Failed
+// authentications (a wrong token or scheme, or a wrong secret under a
+// PathCredential prefix; not a missing header) are limited per client
+// address (see authFailures): past the limit every request from the address
+// gets 429 until the window ends, the PathCredential's included.
 func authenticate(token string, requireToken bool, healthPath string, failures *authFailures) gin.HandlerFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(c *gin.Context) {
@@ -34,8 +36,14 @@ func authenticate(token string, requireToken bool, healthPath string, failures *
 			return
 		}
 		switch {
-		case PathPrincipal(c.Request) != "":
-			c.Next() // authenticated by withPathCredential
+		case PathPrincipal(c.Request) != "": // authenticated by withPathCredential
+			if !failures.blocked(c) { // refused whether right or wrong, as a bearer token is
+				c.Next()
+			}
+		case pathGuess(c.Request): // a wrong secret in a PathCredential URL
+			if !failures.blocked(c) {
+				failures.failedWith(c, msgBadToken, "wrong secret in the URL path")
+			}
 		case token == "" && !requireToken:
 			c.Next()
 		case token == "":

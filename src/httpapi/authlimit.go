@@ -69,10 +69,15 @@ func (a *authFailures) blocked(c *gin.Context) bool {
 // or 429 once the address has used up its failures. Each failure is logged
 // with the peer and the reason, never with the token.
 func (a *authFailures) failed(c *gin.Context, message string) {
+	a.failedWith(c, message, authFailureReason(c.GetHeader("Authorization")))
+}
+
+// failedWith is failed with the reason to log.
+func (a *authFailures) failedWith(c *gin.Context, message, reason string) {
 	now := time.Now()
 	w := a.count(clientKey(c.Request.RemoteAddr), now)
 	a.log.Warn().Str("remote", c.Request.RemoteAddr).Str("method", c.Request.Method).
-		Str("reason", authFailureReason(c.GetHeader("Authorization"))).
+		Str("reason", reason).
 		Int("failures_left", max(a.max-w.n, 0)).Msg("authentication failed")
 	if w.n > a.max {
 		a.refuse(c, w.start.Add(a.window).Sub(now))

@@ -1,7 +1,8 @@
 // Package httpapi serves the bridge over HTTP with gin: the main API port
 // (health, bearer-token authentication, and the routes other parts of the
-// bridge register) and the Home Assistant Ingress port (a small status page
-// that only the Supervisor may reach).
+// bridge register) and the Home Assistant Ingress port, which only the
+// Supervisor may reach (a small status page, or the dashboard of package
+// dashboard when Config.NoStatusPage is set).
 //
 // A Server is built once from a Config with New and runs until its context is
 // cancelled with Run, which shuts both listeners down gracefully.

@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -101,12 +103,30 @@ func IngressUser(r *http.Request) string {
 	return "ha"
 }
 
+// IngressUserName returns the display name (else the user name) of the
+// Home Assistant user whose request, through the Ingress port, ctx
+// belongs to, from the headers the Supervisor's proxy sets; "" for any
+// other request. It is for showing (the audit log, the dashboard), not
+// for deciding: IngressUser is the identity.
+func IngressUserName(ctx context.Context) string {
+	r, _ := ctx.Value(ingressKey{}).(*http.Request)
+	if r == nil {
+		return ""
+	}
+	for _, h := range []string{"X-Remote-User-Display-Name", "X-Remote-User-Name"} {
+		if v := strings.TrimSpace(r.Header.Get(h)); v != "" && len(v) <= 128 && utf8.ValidString(v) {
+			return v
+		}
+	}
+	return ""
+}
+
 // ingressKey marks, in a request's context, that it passed the Ingress
-// port's address check.
+// port's address check; its value is the request (for its headers).
 type ingressKey struct{}
 
 // markIngress records that the request came through the Ingress port.
 func markIngress(c *gin.Context) {
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ingressKey{}, true))
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ingressKey{}, c.Request))
 	c.Next()
 }

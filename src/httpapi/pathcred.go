@@ -16,8 +16,9 @@ import (
 // Supervisor's discovery and sends no header of its own. A request to
 // Prefix + Token + P, for P in Paths, is served as P, authenticated as
 // Principal. The token is a secret like the API token: compared in
-// constant time, and never logged (request logs name the route, not the
-// path).
+// constant time, never logged (request logs name the route, not the path),
+// and a wrong one counts against the client address's failed
+// authentications.
 type PathCredential struct {
 	Prefix    string   // starts and ends with "/", e.g. "/hass/"
 	Token     string   // at least 32 characters of [A-Za-z0-9_-]
@@ -48,7 +49,10 @@ func (pc *PathCredential) Check() error {
 	return errors.Join(errs...)
 }
 
-type pathPrincipalKey struct{}
+type (
+	pathPrincipalKey struct{}
+	pathGuessKey     struct{}
+)
 
 // PathPrincipal returns the PathCredential principal a request was
 // authenticated as, or "" when it came without one.
@@ -57,10 +61,18 @@ func PathPrincipal(r *http.Request) string {
 	return p
 }
 
+// pathGuess reports whether r came under the credential's prefix with a
+// wrong token: a failed authentication, counted like a wrong bearer token.
+func pathGuess(r *http.Request) bool {
+	g, _ := r.Context().Value(pathGuessKey{}).(bool)
+	return g
+}
+
 // withPathCredential serves Prefix+Token+P as P for the credential's
-// principal. Any other request, a wrong token included, goes on unchanged,
-// so that the bearer check answers it (401) as it answers every request
-// without a token.
+// principal. Any other request goes on unchanged, so that the bearer check
+// answers it (401) as it answers every request without a token; one with a
+// wrong token under the prefix is marked (pathGuess) so that the check
+// counts it against the client's failed authentications.
 func withPathCredential(pc *PathCredential, next http.Handler) http.Handler {
 	if pc == nil {
 		return next
@@ -75,7 +87,11 @@ func withPathCredential(pc *PathCredential, next http.Handler) http.Handler {
 		secret, path, _ := strings.Cut(rest, "/")
 		path = "/" + path
 		sum := sha256.Sum256([]byte(secret))
-		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !slices.Contains(pc.Paths, path) {
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pathGuessKey{}, true)))
+			return
+		}
+		if !slices.Contains(pc.Paths, path) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -76,3 +76,48 @@ func TestPathCredentialValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPathCredentialGuessesLimited: a wrong secret in the URL is a failed
+// authentication like a wrong bearer token. It counts against the client
+// address's failed-authentication limit, and an address over the limit is
+// refused even with the right secret, as it is with the right token.
+func TestPathCredentialGuessesLimited(t *testing.T) {
+	var logs bytes.Buffer
+	s := newTestServer(t, Config{
+		APIToken:        testToken,
+		RequireToken:    true,
+		MaxAuthFailures: 3,
+		PathCredential:  &PathCredential{Prefix: "/hass/", Token: testPathToken, Principal: "home-assistant", Paths: []string{"/who"}},
+		Logger:          zerolog.New(&logs).Level(zerolog.DebugLevel),
+		Routes: func(api *gin.RouterGroup) {
+			api.GET("/who", func(c *gin.Context) { c.String(http.StatusOK, "principal=%q", PathPrincipal(c.Request)) })
+		},
+	})
+	guess := "/hass/" + strings.Repeat("g", len(testPathToken)) + "/who"
+	for i := 1; i <= 3; i++ {
+		if r := do(s.Handler(), http.MethodGet, guess, "192.0.2.7:1234", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d %s, want 401", i, r.status, r.body)
+		}
+	}
+	if r := do(s.Handler(), http.MethodGet, guess, "192.0.2.7:1234", nil); r.status != http.StatusTooManyRequests {
+		t.Errorf("guess past the limit: %d %s, want 429", r.status, r.body)
+	}
+	if r := do(s.Handler(), http.MethodGet, "/hass/"+testPathToken+"/who", "192.0.2.7:1234", nil); r.status != http.StatusTooManyRequests {
+		t.Errorf("right secret from the blocked address: %d %s, want 429", r.status, r.body)
+	}
+	if r := do(s.Handler(), http.MethodGet, "/hass/"+testPathToken+"/who", "192.0.2.8:1234", nil); r.status != http.StatusOK {
+		t.Errorf("right secret from another address: %d %s, want 200", r.status, r.body)
+	}
+	// A right secret on a route it does not open guesses nothing.
+	for i := 0; i < 5; i++ {
+		if r := do(s.Handler(), http.MethodGet, "/hass/"+testPathToken+"/other", "192.0.2.9:1234", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("right secret, route not listed: %d %s, want 401", r.status, r.body)
+		}
+	}
+	if !strings.Contains(logs.String(), "authentication failed") {
+		t.Errorf("the guesses are not logged as failed authentications:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), testPathToken) || strings.Contains(logs.String(), strings.Repeat("g", 20)) {
+		t.Errorf("the log holds a secret from the URL:\n%s", logs.String())
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -80,6 +81,10 @@ type Config struct {
 	// behind its address check. Home Assistant has authenticated the user
 	// there; IngressUser names them.
 	IngressRoutes func(g *gin.RouterGroup)
+
+	// NoStatusPage leaves GET / on the Ingress port to IngressRoutes (the
+	// dashboard) instead of the built-in status page.
+	NoStatusPage bool
 
 	// BodyReadTimeout bounds the time a request body may take to arrive
 	// after its headers; a request past it is answered 408 and its
@@ -237,7 +242,9 @@ func (s *Server) newAPIEngine() *gin.Engine {
 func (s *Server) newIngressEngine() *gin.Engine {
 	e := s.newEngine("ingress")
 	e.Use(allowOnly(s.cfg.IngressAllowed, s.cfg.IngressAllowLoopback), markIngress)
-	e.GET("/", s.handleStatusPage)
+	if !s.cfg.NoStatusPage {
+		e.GET("/", s.handleStatusPage)
+	}
 	e.GET(s.cfg.HealthPath, s.health.handleHealth)
 	if s.cfg.IngressRoutes != nil {
 		s.cfg.IngressRoutes(e.Group("/"))
@@ -245,6 +252,10 @@ func (s *Server) newIngressEngine() *gin.Engine {
 	e.HEAD(s.cfg.HealthPath, s.health.handleHealth)
 	return e
 }
+
+// CheckHealth returns the health that the health endpoint would answer
+// now; concurrent checks share one probe.
+func (s *Server) CheckHealth(ctx context.Context) Health { return s.health.check(ctx) }
 
 // Handler returns the main API's handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.apiHTTP }

@@ -25,9 +25,14 @@ func (s *Session) Call(ctx context.Context, method string, params json.RawMessag
 	return s.call(ctx, method, params, false)
 }
 
-// Ping sends ping and waits for the child's answer.
+// Ping sends ping and waits for the child's answer. A stateless session,
+// whose protocol has no ping, asks server/discover instead.
 func (s *Session) Ping(ctx context.Context) error {
-	_, err := s.call(ctx, "ping", nil, true)
+	method := "ping"
+	if s.Stateless() {
+		method = "server/discover"
+	}
+	_, err := s.call(ctx, method, nil, true)
 	return err
 }
 
@@ -50,6 +55,12 @@ func (s *Session) Notify(ctx context.Context, method string, params json.RawMess
 func (s *Session) call(ctx context.Context, method string, params json.RawMessage, internal bool) (json.RawMessage, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, notSentError(err)
+	}
+	if s.meta != nil {
+		var err error
+		if params, err = s.withMeta(params); err != nil {
+			return nil, notSentError(fmt.Errorf("%s: %w", method, err))
+		}
 	}
 	id := s.nextID.Add(1)
 	pc := &pendingCall{h: handlersFrom(ctx), internal: internal, ch: make(chan callResult, 1)}

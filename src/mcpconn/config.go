@@ -18,6 +18,12 @@ const LatestProtocolVersion = "2025-11-25"
 // versions a child may answer initialize with.
 var SupportedProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
 
+// StatelessProtocolVersion is the protocol version without a handshake
+// (2026-07-28): a session opened in it (Config.ProtocolVersion) asks the
+// child server/discover instead of initialize, and every request carries
+// the version and the client's capabilities in its _meta.
+const StatelessProtocolVersion = "2026-07-28"
+
 // Config describes one child and how to talk to it. The zero value is not
 // usable: Command is required.
 type Config struct {
@@ -39,6 +45,13 @@ type Config struct {
 	// sampling or elicitation: the child should not ask for them).
 	ClientCapabilities json.RawMessage
 
+	// ProtocolVersion, if StatelessProtocolVersion, opens the session
+	// without the initialize handshake: Start sends server/discover and
+	// fails with ErrUnsupportedVersion if the child does not speak that
+	// version. If empty, Start performs the initialize handshake in
+	// LatestProtocolVersion.
+	ProtocolVersion string
+
 	// StopTimeout is how long Close waits at each step of the stop order
 	// (after closing stdin, after SIGTERM, after SIGKILL). If zero, 5s.
 	StopTimeout time.Duration
@@ -59,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StopTimeout < 0 {
 		return fmt.Errorf("mcpconn: StopTimeout %v is negative", c.StopTimeout)
+	}
+	if c.ProtocolVersion != "" && c.ProtocolVersion != StatelessProtocolVersion {
+		return fmt.Errorf("mcpconn: ProtocolVersion %q: want %q or empty", c.ProtocolVersion, StatelessProtocolVersion)
 	}
 	if c.MaxMessageBytes < 0 {
 		return fmt.Errorf("mcpconn: MaxMessageBytes %d is negative", c.MaxMessageBytes)
@@ -109,6 +125,12 @@ type Handlers struct {
 	// flight such a message is about. The pool honours it; Session.Call
 	// does not look at it.
 	Exclusive bool
+	// ProtocolVersion, if StatelessProtocolVersion, asks that the call run
+	// on a child spoken to in that version (see Config.ProtocolVersion),
+	// where the child answers input_required results itself instead of
+	// sending requests. The pool honours it when its children speak that
+	// version and serves the call on another child otherwise.
+	ProtocolVersion string
 }
 
 type handlersKey struct{}

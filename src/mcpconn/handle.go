@@ -15,6 +15,8 @@ func (s *Session) handleNotification(req *jsonrpc.Request) {
 	case "notifications/cancelled":
 		s.cancelIncoming(req.Params)
 		return
+	case "notifications/subscriptions/acknowledged": // our subscriptions/listen (see listen)
+		return
 	case "notifications/progress":
 		if h, params, ok := s.progressHandlers(req.Params); ok {
 			if h != nil && h.Notification != nil {

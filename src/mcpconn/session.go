@@ -28,6 +28,9 @@ type Session struct {
 	proc *process
 	w    *writer
 	init initializeInfo // set by Start before the Session is returned
+	// meta holds the _meta entries every request carries in the stateless
+	// protocol (Config.ProtocolVersion); nil in the handshake era.
+	meta map[string]json.RawMessage
 
 	nextID atomic.Int64
 
@@ -69,8 +72,9 @@ type callResult struct {
 	err    error
 }
 
-// Start spawns cfg.Command and performs the initialize handshake; ctx bounds
-// both. On error the child has been stopped and reaped.
+// Start spawns cfg.Command and performs the initialize handshake, or, with
+// Config.ProtocolVersion, asks server/discover; ctx bounds both. On error
+// the child has been stopped and reaped.
 func Start(ctx context.Context, cfg Config) (*Session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -94,9 +98,13 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	s.w = newWriter(proc.stdin, &s.wg)
 	s.log.Debug().Strs("command", cfg.Command).Msg("child started")
 	s.startLoops()
-	if err := s.initialize(ctx); err != nil {
+	open, what := s.initialize, "initializing"
+	if cfg.ProtocolVersion == StatelessProtocolVersion {
+		open, what = s.discover, "discovering"
+	}
+	if err := open(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("initializing %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf("%s %q: %w", what, cfg.Name, err)
 	}
 	return s, nil
 }

@@ -389,3 +389,54 @@ func TestReadersUnderCancellation(t *testing.T) {
 		t.Errorf("Ping after the mix: %v", err)
 	}
 }
+
+// TestStatelessSession opens a session in the 2026-07-28 protocol, without
+// initialize: every request carries the protocol's _meta, so the child
+// answers its own input_required result instead of asking by request, and
+// the health check is server/discover. A child that does not speak the
+// protocol is ErrUnsupportedVersion.
+func TestStatelessSession(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config(pooltest.ChildOptions{Name: "stateless-server"})
+	cfg.ProtocolVersion = mcpconn.StatelessProtocolVersion
+	cfg.ClientCapabilities = json.RawMessage(`{"elicitation":{"form":{}}}`)
+	s := f.start(t, cfg)
+	if !s.Stateless() || s.ProtocolVersion() != mcpconn.StatelessProtocolVersion || s.ServerInfo().Name != "stateless-server" {
+		t.Errorf("Stateless() %v, ProtocolVersion() %q, ServerInfo() %+v", s.Stateless(), s.ProtocolVersion(), s.ServerInfo())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	raw, err := s.Call(ctx, "tools/call", json.RawMessage(`{"name":"ask_name","arguments":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		ResultType    string                     `json:"resultType"`
+		InputRequests map[string]json.RawMessage `json:"inputRequests"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil || res.ResultType != "input_required" || res.InputRequests["user_name"] == nil {
+		t.Fatalf("ask_name answered %s (%v); want input_required naming user_name", raw, err)
+	}
+	raw, err = s.Call(ctx, "tools/call", json.RawMessage(`{"name":"ask_name","arguments":{},`+
+		`"inputResponses":{"user_name":{"action":"accept","content":{"name":"Ada"}}}}`))
+	if err != nil || !strings.Contains(string(raw), "Hello, Ada!") {
+		t.Fatalf("the retry answered %s (%v)", raw, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	for _, e := range f.readEvents(t) {
+		if e.Kind == "initialized" {
+			t.Errorf("the child was initialized: %+v", e)
+		}
+	}
+
+	fast := f.config(pooltest.ChildOptions{Fast: true})
+	fast.ProtocolVersion = mcpconn.StatelessProtocolVersion
+	if s, err := mcpconn.Start(ctx, fast); !errors.Is(err, mcpconn.ErrUnsupportedVersion) {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("Start on a child without server/discover: %v; want ErrUnsupportedVersion", err)
+	}
+}

@@ -21,7 +21,17 @@ import (
 // ended while waiting), [mcpconn.ErrSessionLost] (the child died after
 // receiving it), [*mcpconn.RPCError] (the child answered an error), or
 // ctx's error.
+//
+// resources/subscribe and unsubscribe go to the child that holds the
+// subscription; a child that restarts is subscribed again (see
+// subscribe.go).
 func (p *Pool) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	switch method {
+	case "resources/subscribe":
+		return p.subscribe(ctx, params)
+	case "resources/unsubscribe":
+		return p.unsubscribe(ctx, params)
+	}
 	for attempt := 1; ; attempt++ {
 		sl, sess, err := p.acquire(ctx)
 		if err != nil {
@@ -52,15 +62,19 @@ func answered(err error) bool {
 }
 
 // acquire reserves an in-flight slot on the least busy ready child; for a
-// call whose Handlers ask to be exclusive, a whole idle child.
+// call whose Handlers ask to be exclusive, a whole idle child. A call whose
+// Handlers ask for the stateless protocol gets a stateless child (started
+// if need be), unless the children do not speak it or MaxStatelessSessions
+// are busy: then any child.
 func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
-	exclusive := false
+	exclusive, stateless := false, false
 	if h := mcpconn.HandlersFrom(ctx); h != nil {
-		exclusive = h.Exclusive
+		exclusive, stateless = h.Exclusive, h.ProtocolVersion == mcpconn.StatelessProtocolVersion
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if picked := p.pickLocked(exclusive); picked != nil { // a free child: no wait to account for
+	stateless = stateless && p.statelessUsableLocked()
+	if picked := p.pickLocked(exclusive, stateless); picked != nil { // a free child: no wait to account for
 		p.takeLocked(picked, exclusive)
 		return picked, picked.sess, nil
 	}
@@ -68,7 +82,21 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 	p.m.waiting.Set(float64(p.waiting))
 	var picked *slot
 	err := p.await(ctx, func() (bool, error) {
-		if picked = p.pickLocked(exclusive); picked != nil {
+		stateless = stateless && p.statelessUsableLocked() // else the other children
+		if stateless {
+			if picked = p.pickLocked(exclusive, true); picked != nil {
+				return true, nil
+			}
+			if p.phase == phaseClosed {
+				return false, errClosed
+			}
+			if p.statelessComingLocked() {
+				p.wantStatelessLocked()
+				return false, nil
+			}
+			// Every stateless child is busy: any free child serves it.
+		}
+		if picked = p.pickLocked(exclusive, false); picked != nil {
 			return true, nil
 		}
 		return false, p.unavailableLocked()
@@ -91,18 +119,19 @@ func (p *Pool) takeLocked(sl *slot, exclusive bool) {
 	p.updateLocked()
 }
 
-// pickLocked returns the ready child with the fewest calls in flight, or
-// nil if all are full; with exclusive, only a child with none. Among equals
+// pickLocked returns the ready child of the era asked for (stateless or
+// not) with the fewest calls in flight, or nil if all are full; with
+// exclusive, only a child with none. Among equals
 // it takes the most recently used: a child that just answered is warm (its
 // pages and caches in memory, its threads awake), while one left idle goes
 // cold and, under autoscaling, can be stopped after IdleTimeout.
-func (p *Pool) pickLocked(exclusive bool) *slot {
+func (p *Pool) pickLocked(exclusive, stateless bool) *slot {
 	if p.phase == phaseClosed {
 		return nil
 	}
 	var best *slot
 	for _, sl := range p.slots {
-		if sl.state != stateReady || sl.retiring || sl.exclusive || sl.sess.Err() != nil ||
+		if sl.stateless != stateless || sl.state != stateReady || sl.retiring || sl.exclusive || sl.sess.Err() != nil ||
 			sl.inflight >= p.cfg.MaxInflightPerSession || (exclusive && sl.inflight > 0) {
 			continue
 		}

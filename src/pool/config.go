@@ -63,6 +63,18 @@ type Config struct {
 	// zero, 1: everything a child sends back then belongs to that call.
 	MaxInflightPerSession int
 
+	// MaxStatelessSessions is the most children spoken to in the stateless
+	// 2026-07-28 protocol (mcpconn.StatelessProtocolVersion), without
+	// initialize. They start on demand, when a call's Handlers ask for that
+	// protocol, and are counted apart from MinSessions and MaxSessions;
+	// with AutoScale, one idle for IdleTimeout stops. If the children do
+	// not speak the protocol, the first one's server/discover says so and
+	// such calls run on the other children from then on; after another
+	// failure to start (within StartTimeout, at most 10s), for
+	// RestartBackoffMax, doubling with each failure in a row. If zero, 2;
+	// negative: none, every call runs on handshake-era children.
+	MaxStatelessSessions int
+
 	// StartTimeout bounds spawning plus the initialize handshake. If zero, 30s.
 	StartTimeout time.Duration
 	// StopTimeout is the wait at each step of the stop order. If zero, 5s.
@@ -149,6 +161,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxSessions, 10)
 	def(&c.TargetSessions, 5)
 	def(&c.MaxInflightPerSession, 1)
+	def(&c.MaxStatelessSessions, 2)
 	def(&c.HealthCheckFailures, 2)
 	if c.ScaleFactor == 0 {
 		c.ScaleFactor = 1.5

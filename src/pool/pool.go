@@ -53,6 +53,13 @@ type Pool struct {
 	restarts   uint64
 	avg        time.Duration // moving average of answered calls
 	initResult json.RawMessage
+
+	// stateless is what the pool knows of its children's 2026-07-28
+	// protocol (see stateless.go); spawn asks Run for a stateless child.
+	stateless statelessSupport
+	spawn     chan struct{} // buffered 1
+
+	subs map[string]*slot // resource uri -> the slot whose child is subscribed (subscribe.go)
 }
 
 // slot is one place for a child; its goroutine restarts the child as
@@ -63,6 +70,8 @@ type slot struct {
 	sess      *mcpconn.Session // non-nil while ready or draining
 	inflight  int
 	exclusive bool // its one call in flight must be alone (see mcpconn.Handlers.Exclusive)
+	stateless bool // its child speaks the stateless protocol (Config.MaxStatelessSessions)
+	subs      int  // resource subscriptions its child holds (subscribe.go): never retired
 	lastUsed  time.Time
 	retiring  bool          // chosen by scale down; no new calls
 	retire    chan struct{} // closed to stop the slot for good
@@ -92,6 +101,7 @@ func New(cfg Config) (*Pool, error) {
 		log:   cfg.Logger.With().Str("component", "pool").Logger(),
 		m:     m,
 		slots: make(map[int]*slot),
+		spawn: make(chan struct{}, 1),
 	}
 	if cfg.Registerer != nil {
 		util := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -117,7 +127,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	p.phase = phaseRunning
 	for range p.cfg.TargetSessions {
-		p.addSlotLocked(ctx)
+		p.addSlotLocked(ctx, false)
 	}
 	p.updateLocked()
 	p.mu.Unlock()
@@ -135,10 +145,10 @@ func (p *Pool) Run(ctx context.Context) error {
 	return nil
 }
 
-// addSlotLocked starts a slot goroutine.
-func (p *Pool) addSlotLocked(ctx context.Context) {
+// addSlotLocked starts a slot goroutine, for a stateless child or not.
+func (p *Pool) addSlotLocked(ctx context.Context, stateless bool) {
 	p.nextID++
-	sl := &slot{id: p.nextID, state: stateStarting, retire: make(chan struct{})}
+	sl := &slot{id: p.nextID, state: stateStarting, retire: make(chan struct{}), stateless: stateless}
 	p.slots[sl.id] = sl
 	p.wg.Add(1)
 	go func() {
@@ -282,5 +292,5 @@ func (p *Pool) Capacity() int {
 			n++
 		}
 	}
-	return n * p.cfg.MaxInflightPerSession
+	return n * p.cfg.MaxInflightPerSession // stateless children included: their calls pass the same queue
 }

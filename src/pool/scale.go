@@ -7,21 +7,24 @@ import (
 	"time"
 )
 
-// autoscale adjusts the number of children every ScaleInterval until ctx
-// ends; without AutoScale it just waits for ctx.
+// autoscale adjusts the number of children every ScaleInterval (with
+// AutoScale) and starts the stateless children calls ask for, until ctx
+// ends.
 func (p *Pool) autoscale(ctx context.Context) {
-	if !p.cfg.AutoScale {
-		<-ctx.Done()
-		return
+	var tick <-chan time.Time
+	if p.cfg.AutoScale {
+		t := time.NewTicker(p.cfg.ScaleInterval)
+		defer t.Stop()
+		tick = t.C
 	}
-	t := time.NewTicker(p.cfg.ScaleInterval)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 			p.scale(ctx)
+		case <-p.spawn:
+			p.addStateless(ctx)
 		}
 	}
 }
@@ -51,39 +54,42 @@ func (p *Pool) scale(ctx context.Context) {
 		p.log.Info().Int("queued", queued).Dur("avg_response", p.avg).Bool("all_busy_long", stuck).
 			Int("from", len(active)).Int("to", want).Msg("scaling up")
 		for range want - len(active) {
-			p.addSlotLocked(ctx)
+			p.addSlotLocked(ctx, false)
 		}
 		p.updateLocked()
 		return
 	}
 	if !pressure {
-		p.retireIdleLocked(active)
+		p.retireIdleLocked(active, p.cfg.MinSessions)
 	}
+	p.retireIdleLocked(p.statelessLocked(), 0) // started on demand, stopped when not needed
 }
 
-// activeLocked returns the slots not being retired.
+// activeLocked returns the handshake-era slots not being retired: the
+// ones MinSessions and MaxSessions count.
 func (p *Pool) activeLocked() []*slot {
 	var active []*slot
 	for _, sl := range p.slots {
-		if !sl.retiring {
+		if !sl.retiring && !sl.stateless {
 			active = append(active, sl)
 		}
 	}
 	return active
 }
 
-// retireIdleLocked retires ready children idle for longer than
-// IdleTimeout, longest idle first, down to MinSessions.
-func (p *Pool) retireIdleLocked(active []*slot) {
+// retireIdleLocked retires ready children of active idle for longer than
+// IdleTimeout, longest idle first, down to keep. A child holding resource
+// subscriptions stays: its updates would stop.
+func (p *Pool) retireIdleLocked(active []*slot, keep int) {
 	now := time.Now()
 	var idle []*slot
 	for _, sl := range active {
-		if sl.state == stateReady && sl.inflight == 0 && now.Sub(sl.lastUsed) > p.cfg.IdleTimeout {
+		if sl.state == stateReady && sl.inflight == 0 && sl.subs == 0 && now.Sub(sl.lastUsed) > p.cfg.IdleTimeout {
 			idle = append(idle, sl)
 		}
 	}
 	slices.SortFunc(idle, func(a, b *slot) int { return a.lastUsed.Compare(b.lastUsed) })
-	n := min(len(idle), len(active)-p.cfg.MinSessions)
+	n := min(len(idle), len(active)-keep)
 	for _, sl := range idle[:max(n, 0)] {
 		sl.retiring = true
 		close(sl.retire)

@@ -33,6 +33,10 @@ func (p *Pool) runSlot(ctx context.Context, sl *slot) {
 			if ctx.Err() != nil || p.retired(sl) {
 				return
 			}
+			if sl.stateless { // started on demand: the next call asks again
+				p.statelessFailed(sl, err)
+				return
+			}
 			p.startFailed(sl, err)
 			if !p.pause(ctx, sl, bo.next()) {
 				return
@@ -57,14 +61,23 @@ func (p *Pool) runSlot(ctx context.Context, sl *slot) {
 // startChild spawns and initializes a child for sl; on success sl is ready.
 func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, error) {
 	p.setState(sl, stateStarting, 0)
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.StartTimeout)
+	timeout := p.cfg.StartTimeout
+	if sl.stateless {
+		timeout = min(timeout, statelessStartTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	name := fmt.Sprintf("child-%d", sl.id)
 	var h *mcpconn.Handlers
 	if p.cfg.Handlers != nil {
 		h = p.cfg.Handlers(name)
 	}
+	version := ""
+	if sl.stateless {
+		version = mcpconn.StatelessProtocolVersion
+	}
 	sess, err := mcpconn.Start(ctx, mcpconn.Config{
+		ProtocolVersion:    version,
 		Command:            p.cfg.Command,
 		Env:                p.cfg.Env,
 		Dir:                p.cfg.Dir,
@@ -82,18 +95,28 @@ func (p *Pool) startChild(ctx context.Context, sl *slot) (*mcpconn.Session, erro
 		sess.Close()
 		return nil, err
 	}
+	if err := p.resubscribe(ctx, sl, sess); err != nil {
+		sess.Close()
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sl.state, sl.sess, sl.lastUsed, sl.backoff, sl.lastErr = stateReady, sess, time.Now(), 0, nil
-	p.startErr = nil
-	p.initResult = sess.InitializeResult()
+	if sl.stateless {
+		p.stateless.failures = 0
+	} else { // a discover result is no initialize result
+		p.startErr = nil
+		p.initResult = sess.InitializeResult()
+	}
 	p.updateLocked()
 	return sess, nil
 }
 
-// setLogLevel asks a child that can log for LogLevel and above.
+// setLogLevel asks a child that can log for LogLevel and above. The
+// stateless protocol has no such request: its clients say the level in
+// each request's _meta.
 func (p *Pool) setLogLevel(ctx context.Context, sess *mcpconn.Session) error {
-	if p.cfg.LogLevel == "" || !hasCapability(sess.Capabilities(), "logging") {
+	if p.cfg.LogLevel == "" || sess.Stateless() || !hasCapability(sess.Capabilities(), "logging") {
 		return nil
 	}
 	params, _ := json.Marshal(map[string]string{"level": p.cfg.LogLevel})

@@ -94,9 +94,9 @@ func supervisorError(w http.ResponseWriter, status int, message string) {
 // postDiscovery models the Supervisor's set_discovery: the body must be
 // {"service": str, "config": dict} (voluptuous, extra keys refused), the
 // service must be listed in the add-on's config. As the Supervisor's
-// Discovery.send does, a message equal to the one held for the service is
-// not added twice (its uuid is returned again) and one with another config
-// replaces it.
+// Discovery.send does, the add-on has one message per service: sent again,
+// it keeps its uuid, and a new config replaces the old one in it (Home
+// Assistant's flow, whose unique id is the uuid, then updates its entry).
 func (s *Server) postDiscovery(w http.ResponseWriter, r *http.Request) {
 	if !s.supervisorAuth(w, r) {
 		return
@@ -142,12 +142,11 @@ func (s *Server) postDiscovery(w http.ResponseWriter, r *http.Request) {
 		if m.Service != msg.Service {
 			continue
 		}
-		if jsonEqual(m.Config, msg.Config) {
-			supervisorResult(w, map[string]any{"uuid": m.UUID})
-			return
+		if !jsonEqual(m.Config, msg.Config) {
+			s.discovery[i].Config = msg.Config // updated in place: the uuid stays
 		}
-		s.discovery = slices.Delete(s.discovery, i, i+1) // a new config replaces the add-on's old message
-		break
+		supervisorResult(w, map[string]any{"uuid": m.UUID})
+		return
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:])

@@ -67,7 +67,7 @@ func TestSupervisorProxy(t *testing.T) {
 
 // TestDiscoveryAPI checks the modelled Supervisor discovery API: the add-on's
 // token, the body schema, the services the add-on lists, one message per
-// service (the same config keeps its uuid, another replaces it), and delete.
+// service (kept with its uuid, its config replaced by a new one), and delete.
 func TestDiscoveryAPI(t *testing.T) {
 	s := simhome.NewServer(t, simhome.Options{Token: "sup"})
 	s.SetDiscoveryServices("mcp")
@@ -108,9 +108,15 @@ func TestDiscoveryAPI(t *testing.T) {
 	if _, again := post("sup", `{"service":"mcp","config":{"url":"http://a"}}`); again["data"].(map[string]any)["uuid"] != uuid {
 		t.Error("the same message got a new uuid")
 	}
+	// As the Supervisor's Discovery.send does, a new config updates the
+	// add-on's message in place: the uuid stays, so that Home Assistant's
+	// flow (whose unique id is the uuid) updates its entry's URL.
 	_, other := post("sup", `{"service":"mcp","config":{"url":"http://b"}}`)
-	if msgs := s.Discovery(); len(msgs) != 1 || msgs[0].Config["url"] != "http://b" || msgs[0].UUID == uuid {
-		t.Errorf("after a new config: %+v, want one message with url http://b", msgs)
+	if got := other["data"].(map[string]any)["uuid"]; got != uuid {
+		t.Errorf("a new config got uuid %v, want the message's %s", got, uuid)
+	}
+	if msgs := s.Discovery(); len(msgs) != 1 || msgs[0].Config["url"] != "http://b" || msgs[0].UUID != uuid {
+		t.Errorf("after a new config: %+v, want one message with url http://b and uuid %s", msgs, uuid)
 	}
 	req, _ := http.NewRequest(http.MethodDelete, s.URL()+"/discovery/"+other["data"].(map[string]any)["uuid"].(string), nil)
 	req.Header.Set("Authorization", "Bearer sup")

@@ -37,6 +37,7 @@ const (
 	DefaultSessionTimeout = time.Hour
 	DefaultStartTimeout   = 10 * time.Second
 	DefaultMaxSessions    = 1000
+	DefaultInputTimeout   = 20 * time.Second
 )
 
 // Config configures a Handler. Core is required.
@@ -75,6 +76,15 @@ type Config struct {
 	// StartTimeout bounds the wait for a first child (whose capabilities
 	// the bridge declares) on the first request. If zero, 10s.
 	StartTimeout time.Duration
+
+	// InputTimeout bounds how long a 2026-07-28 client's call that needs
+	// the client's input waits for the client to retry with it, when a
+	// child in the handshake era asked by request (sampling, elicitation,
+	// roots) and the bridge answered input_required: the child waits, busy,
+	// all the while. Past it the call is cancelled in the child, and a
+	// retry with its requestState is refused with an error saying so. The
+	// call's own timeout bounds the whole call in any case. If zero, 20s.
+	InputTimeout time.Duration
 
 	// IngressPath trusts the X-Ingress-Path header that Home Assistant's
 	// Ingress proxy sets to the prefix it serves the add-on under, so that
@@ -120,7 +130,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Core == nil {
 		return nil, errors.New("mcphttp: Config.Core is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 || cfg.MaxSessions < 0 {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxDepth < 0 || cfg.KeepAlive < 0 || cfg.SessionTimeout < 0 || cfg.MaxSessions < 0 || cfg.InputTimeout < 0 {
 		return nil, errors.New("mcphttp: limits must not be negative")
 	}
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
@@ -129,6 +139,7 @@ func New(cfg Config) (*Handler, error) {
 	setDefault(&cfg.SessionTimeout, DefaultSessionTimeout)
 	setDefault(&cfg.StartTimeout, DefaultStartTimeout)
 	setDefault(&cfg.MaxSessions, DefaultMaxSessions)
+	setDefault(&cfg.InputTimeout, DefaultInputTimeout)
 	if cfg.Identity == nil {
 		cfg.Identity = func(*http.Request) string { return "" }
 	}

@@ -58,7 +58,10 @@ type stackOptions struct {
 	inflight int    // calls per child; default 1
 	events   string // if set, the children are pooltest's, recording here
 	cached   string // if set, this tool's answers are cached for a minute
-	cfg      mcphttp.Config
+	// handshakeOnly keeps every call on children in the handshake era,
+	// as with children that do not speak 2026-07-28.
+	handshakeOnly bool
+	cfg           mcphttp.Config
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -71,8 +74,12 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.events != "" {
 		command, env = pooltest.Command(), pooltest.Env(pooltest.ChildOptions{File: o.events})
 	}
+	stateless := 0
+	if o.handshakeOnly {
+		stateless = -1
+	}
 	p, err := pool.New(pool.Config{
-		Command: command, Env: env,
+		Command: command, Env: env, MaxStatelessSessions: stateless,
 		MinSessions: o.children, MaxSessions: o.children, TargetSessions: o.children,
 		MaxInflightPerSession: o.inflight,
 		ClientCapabilities:    json.RawMessage(`{"sampling":{},"elicitation":{"form":{}},"roots":{"listChanged":true}}`),

@@ -107,7 +107,8 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
 	}
 	ss, _ := req.GetSession().(*mcp.ServerSession)
-	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss), Client: principal(req)}
+	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss), Client: principal(req),
+		ClientName: clientName(ss)}
 	if len(p.Meta) > 0 {
 		br.Meta, _ = json.Marshal(p.Meta)
 		control, err := cacheControl(p.Meta)
@@ -128,7 +129,7 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 	var raw json.RawMessage
 	var err error
 	switch {
-	case modern(ss) && p.RequestState != "" && !ours(p.RequestState):
+	case modern(ss) && childsRound(p.RequestState, p.InputResponses):
 		// The answers to the child's own input_required: the child takes them.
 		br.RequestState = p.RequestState
 		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {
@@ -205,6 +206,17 @@ func setCacheable(res mcp.Result) {
 
 // sessionID is the client session's id for the bridge's logs and request
 // ids, or "" for a stateless request.
+// clientName is the client's name for itself, from its initialize request.
+func clientName(ss *mcp.ServerSession) string {
+	if ss == nil {
+		return ""
+	}
+	if p := ss.InitializeParams(); p != nil && p.ClientInfo != nil {
+		return p.ClientInfo.Name
+	}
+	return ""
+}
+
 func sessionID(ss *mcp.ServerSession) string {
 	if ss == nil {
 		return ""

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 )
 
@@ -198,9 +199,11 @@ func waitLen(ctx context.Context, t *testing.T, mu *sync.Mutex, n func() int, wa
 
 // TestSamplingReachesTheCaller runs sampling calls from several clients at
 // once, on children that serve several calls at a time: each client must
-// answer its own child requests, never another's.
+// answer its own child requests, never another's. The children are kept in
+// the handshake era, where they ask by request in both eras (a child in
+// the 2026-07-28 protocol may not, and its test_sampling fails there).
 func TestSamplingReachesTheCaller(t *testing.T) {
-	s := newStack(t, stackOptions{children: 2, inflight: 4})
+	s := newStack(t, stackOptions{children: 2, inflight: 4, handshakeOnly: true})
 	for _, version := range eras {
 		t.Run(version, func(t *testing.T) {
 			const clients, calls = 4, 5
@@ -282,10 +285,11 @@ func TestResourcesPromptsCompletion(t *testing.T) {
 	}
 }
 
-// TestMultiRoundTrip answers a child's elicitation through the 2026-07-28
-// input_required flow, which the Go SDK client drives by itself.
+// TestMultiRoundTrip answers the elicitation request of a child in the
+// handshake era through the 2026-07-28 input_required flow, which the Go
+// SDK client drives by itself: the bridge holds the child's request.
 func TestMultiRoundTrip(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	s := newStack(t, stackOptions{handshakeOnly: true})
 	cs := connect(t, s, "2026-07-28", false, &mcp.ClientOptions{
 		ElicitationHandler: func(_ context.Context, r *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"username": "alice", "email": "a@example.com"}}, nil
@@ -297,6 +301,31 @@ func TestMultiRoundTrip(t *testing.T) {
 	}
 	if got := text(t, res); !strings.Contains(got, "accept") {
 		t.Errorf("test_elicitation answered %q; want the accepted elicitation", got)
+	}
+}
+
+// TestChildsOwnInputRequired passes a 2026-07-28 client the child's own
+// input_required result, with the child's name for its request, and the
+// client's answers back to the child: the call runs on a child spoken to
+// in the same protocol.
+func TestChildsOwnInputRequired(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	headers := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "test_input_required_result_elicitation"}
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}}`
+	body := post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"test_input_required_result_elicitation","arguments":{},`+meta+`}}`, headers)
+	var res struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.Result.ResultType != "input_required" || res.Result.InputRequests["user_name"] == nil {
+		t.Fatalf("the first call answered %s (%v); want input_required naming the child's user_name", body, err)
+	}
+	body = post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"test_input_required_result_elicitation","arguments":{},`+
+		`"inputResponses":{"user_name":{"action":"accept","content":{"name":"Ada"}}},`+meta+`}}`, headers)
+	if !bytes.Contains(body, []byte("Hello, Ada!")) || !bytes.Contains(body, []byte(`"resultType":"complete"`)) {
+		t.Errorf("the retry answered %s; want the child's greeting", body)
 	}
 }
 
@@ -454,4 +483,134 @@ func TestCacheOverMCP(t *testing.T) {
 			t.Errorf("cache control %v: %v; want an error naming it", bad, err)
 		}
 	}
+}
+
+// TestPromptListChangedFromStatelessChild tells a 2026-07-28 client's
+// subscriptions/listen stream that the prompts changed when its call ran
+// on a child spoken to in that protocol, which sends list changes only on
+// a subscriptions/listen request of the bridge's.
+func TestPromptListChangedFromStatelessChild(t *testing.T) {
+	s := newStack(t, stackOptions{children: 1})
+	changed := make(chan struct{}, 1)
+	cs := connect(t, s, "2026-07-28", false, &mcp.ClientOptions{
+		PromptListChangedHandler: func(context.Context, *mcp.PromptListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	ctx := testContext(t)
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_trigger_prompt_change"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.pool.Stats(); st.Total != 2 {
+		t.Errorf("the pool has %d children; want 2 (the call ran on a stateless child)", st.Total)
+	}
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("no notifications/prompts/list_changed reached the client")
+	}
+}
+
+// TestSubscriptionSurvivesRestart subscribes a restarted child again to
+// what the child before it held, so that a subscriber's resources/updated
+// keep coming after a crash.
+func TestSubscriptionSurvivesRestart(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	s := newStack(t, stackOptions{children: 1, events: events})
+	updated := make(chan string, 10)
+	cs := connect(t, s, "2025-11-25", false, &mcp.ClientOptions{
+		ResourceUpdatedHandler: func(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) {
+			updated <- r.Params.URI
+		},
+	})
+	ctx := testContext(t)
+	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: pooltest.WatchedURI}); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(when string) {
+		t.Helper()
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "touch"}); err != nil {
+			t.Fatal(err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		select {
+		case uri := <-updated:
+			if uri != pooltest.WatchedURI {
+				t.Errorf("%s: an update for %q", when, uri)
+			}
+		case <-wait.Done():
+			t.Fatalf("%s: no resources/updated reached the subscriber", when)
+		}
+	}
+	touch("before the crash")
+	first := 0
+	waitEvent(t, events, func(e pooltest.Event) bool { first = e.Pid; return e.Kind == "subscribed" })
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "crash"}); err == nil {
+		t.Fatal("the crash tool answered")
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool {
+		return e.Kind == "subscribed" && e.Note == pooltest.WatchedURI && e.Pid != first
+	})
+	touch("after the restart")
+	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: pooltest.WatchedURI}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "unsubscribed" && e.Pid != first })
+}
+
+// TestParkedCallExpires cancels, in its child, a call parked for a
+// 2026-07-28 client's input that never comes, after InputTimeout: the
+// child is free again, and a late retry learns why its requestState no
+// longer works.
+func TestParkedCallExpires(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	s := newStack(t, stackOptions{children: 1, events: events, handshakeOnly: true,
+		cfg: mcphttp.Config{InputTimeout: 300 * time.Millisecond}})
+	headers := map[string]string{"Mcp-Method": "tools/call", "Mcp-Name": "ask_name"}
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}}}`
+	body := post(t, s, "", "2026-07-28", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask_name","arguments":{},`+meta+`}}`, headers)
+	var res struct {
+		Result struct {
+			ResultType    string                     `json:"resultType"`
+			RequestState  string                     `json:"requestState"`
+			InputRequests map[string]json.RawMessage `json:"inputRequests"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.Result.ResultType != "input_required" || len(res.Result.InputRequests) != 1 {
+		t.Fatalf("ask_name answered %s (%v); want input_required", body, err)
+	}
+	var key string
+	for key = range res.Result.InputRequests {
+	}
+	waitEvent(t, events, func(e pooltest.Event) bool { return e.Kind == "cancel_notification" })
+
+	retry := fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask_name","arguments":{},"requestState":%q,`+
+		`"inputResponses":{%q:{"action":"accept","content":{"name":"Ada"}}},`+meta+`}}`, res.Result.RequestState, key)
+	body = post(t, s, "", "2026-07-28", retry, headers)
+	if !bytes.Contains(body, []byte(`"code":-32602`)) || !bytes.Contains(body, []byte("requestState expired")) {
+		t.Errorf("a retry after the input timeout answered %s; want -32602 saying the requestState expired", body)
+	}
+	for _, e := range pooltest.Filter(mustEvents(t, events), func(e pooltest.Event) bool { return e.Kind == "answered" }) {
+		t.Errorf("the expired call was answered in the child: %+v", e)
+	}
+
+	cs := connect(t, s, "2025-11-25", false, nil)
+	ctx, cancel := context.WithTimeout(testContext(t), 5*time.Second) // well under the 30 s call timeout
+	defer cancel()
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"after": "expiry"}}); err != nil {
+		t.Errorf("the one child is still busy after the parked call expired: %v", err)
+	}
+}
+
+func mustEvents(t *testing.T, path string) []pooltest.Event {
+	t.Helper()
+	evs, err := pooltest.ReadEvents(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,11 @@ import (
 // the client input_required, and resumes the call with the answers when the
 // client retries.
 
+// A parked call holds its child: the child waits for the answer to its
+// request. Config.InputTimeout bounds that wait; a call whose child speaks
+// 2026-07-28 itself is never parked (see pool.Config.MaxStatelessSessions):
+// its child answers input_required and is free at once.
+
 // Bounds of the parked calls.
 const (
 	maxRounds  = 1000                  // parked calls at once
@@ -35,6 +41,10 @@ const (
 // errShutdown is the error a child's parked request gets when the bridge
 // stops.
 var errShutdown = &mcpconn.RPCError{Code: -32603, Message: "the bridge is shutting down; no client input will come"}
+
+// errCallEnded is the error a child's request gets when its call ended
+// (timed out, or cancelled) before the client answered.
+var errCallEnded = &mcpconn.RPCError{Code: -32603, Message: "the call this request belongs to has ended; no client input will come"}
 
 // errNoRoom is the error a child's request gets when too many calls are
 // parked.
@@ -57,9 +67,11 @@ type round struct {
 	raw    json.RawMessage
 	err    error
 
-	mu      sync.Mutex // guards pending, next
+	mu      sync.Mutex // guards pending, next, parked, expired
 	pending map[string]*ask
 	next    int
+	parked  *time.Timer // runs while the client has the input_required answer
+	expired bool        // the client did not come back within InputTimeout
 }
 
 // ask is one request of the child's, waiting for the client's answer.
@@ -92,11 +104,63 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, owner, s
 		if r == nil || r.owner != owner {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState is unknown or expired; call again without it"}
 		}
+		if !r.resume() {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("requestState expired: the call "+
+				"waited more than %v for the client's input and was cancelled; call again without requestState", h.cfg.InputTimeout)}
+		}
 		if err := r.answer(responses); err != nil {
 			return nil, err
 		}
 	}
-	return h.await(ctx, r)
+	raw, err := h.await(ctx, r)
+	if err == nil && r.waiting() {
+		r.park(h.cfg.InputTimeout, func() { h.expire(r) })
+	}
+	return raw, err
+}
+
+// park starts the wait for the client's retry; expire runs if it does not
+// come within d.
+func (r *round) park(d time.Duration, expire func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.parked != nil {
+		r.parked.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		r.mu.Lock()
+		if r.parked != t { // the client came back meanwhile
+			r.mu.Unlock()
+			return
+		}
+		r.parked, r.expired = nil, true
+		r.mu.Unlock()
+		expire()
+	})
+	r.parked = t
+}
+
+// resume ends the wait for the client's retry, unless it expired.
+func (r *round) resume() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.expired {
+		return false
+	}
+	if r.parked != nil {
+		r.parked.Stop()
+		r.parked = nil
+	}
+	return true
+}
+
+// expire cancels a call whose client did not bring its input in time: the
+// child gets notifications/cancelled and is free for other calls.
+func (h *Handler) expire(r *round) {
+	h.log.Info().Dur("input_timeout", h.cfg.InputTimeout).
+		Msg("a call waited too long for its client's input (input_required); cancelled in its child")
+	r.cancel()
 }
 
 // start runs the call detached from the HTTP request, which ends at the
@@ -107,6 +171,11 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 	r.cancel = cancel
 	cctx = mcpconn.WithHandlers(cctx, &mcpconn.Handlers{
 		Exclusive: true,
+		// On a child in the client's own protocol, the child answers
+		// input_required itself, with its own names, and Request never
+		// runs; the pool falls back to the other children when they do not
+		// speak it, or are all busy.
+		ProtocolVersion: mcpconn.StatelessProtocolVersion,
 		Notification: func(method string, params json.RawMessage) {
 			params = bytes.Clone(params)
 			q.push(func() { h.toClient(ctx, ss, method, params) })
@@ -137,6 +206,8 @@ func (h *Handler) ask(ctx context.Context, r *round, method string, params json.
 	case r.asks <- a:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-r.done: // the call ended (cancelled): no one will answer
+		return nil, errCallEnded
 	case <-h.closing:
 		return nil, errShutdown
 	}
@@ -145,6 +216,8 @@ func (h *Handler) ask(ctx context.Context, r *round, method string, params json.
 		return rep.raw, rep.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-r.done:
+		return nil, errCallEnded
 	case <-h.closing:
 		return nil, errShutdown
 	}
@@ -271,6 +344,14 @@ const statePrefix = "mcp-bridge-"
 
 // ours reports whether the bridge made requestState state.
 func ours(state string) bool { return strings.HasPrefix(state, statePrefix) }
+
+// childsRound reports whether a retry answers the child's own
+// input_required: it carries the child's requestState, or answers without
+// one (a child may keep no state), where the bridge's rounds always have
+// one of the bridge's.
+func childsRound(state string, responses mcp.InputResponseMap) bool {
+	return state != "" && !ours(state) || state == "" && len(responses) > 0
+}
 
 // childNeedsInput reports whether a child's result asks for input itself.
 func childNeedsInput(raw json.RawMessage) bool {

@@ -44,6 +44,7 @@ type child struct {
 	counter atomic.Int64
 	// stallUntil (Unix ns) holds back what the child reads until then.
 	stallUntil atomic.Int64
+	srv        *mcp.Server // set before serving
 }
 
 func serve(opts ChildOptions) int {
@@ -96,11 +97,27 @@ func (c *child) server() *mcp.Server {
 		InitializedHandler: func(context.Context, *mcp.InitializedRequest) {
 			c.rec.record(Event{Kind: "initialized"})
 		},
+		SubscribeHandler: func(_ context.Context, req *mcp.SubscribeRequest) error {
+			c.rec.record(Event{Kind: "subscribed", Note: req.Params.URI})
+			return nil
+		},
+		UnsubscribeHandler: func(_ context.Context, req *mcp.UnsubscribeRequest) error {
+			c.rec.record(Event{Kind: "unsubscribed", Note: req.Params.URI})
+			return nil
+		},
 	})
 	s.AddReceivingMiddleware(c.middleware)
 	c.addTools(s)
+	s.AddResource(&mcp.Resource{URI: WatchedURI, Name: "watched", MIMEType: "text/plain"},
+		func(context.Context, *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: WatchedURI, MIMEType: "text/plain", Text: "watched"}}}, nil
+		})
+	c.srv = s
 	return s
 }
+
+// WatchedURI is the child's resource that the touch tool updates.
+const WatchedURI = "test://watched"
 
 // middleware refuses initialize if asked to, and records cancellations.
 func (c *child) middleware(next mcp.MethodHandler) mcp.MethodHandler {

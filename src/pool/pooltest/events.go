@@ -18,7 +18,8 @@ type Event struct {
 	// "end" (the write tool's effect, around its sleep), "cancelled" (a
 	// tool's ctx ended before it finished), "cancel_notification"
 	// (notifications/cancelled received; RequestID and Reason are set),
-	// "crash", "hang".
+	// "crash", "hang", "answered" (ask_name got its answer), "subscribed"
+	// and "unsubscribed" (Note is the resource's uri).
 	Kind      string    `json:"kind"`
 	Pid       int       `json:"pid"`
 	Tool      string    `json:"tool,omitempty"`

@@ -7,11 +7,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Tools lists the names of the child's tools.
-var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "stall", "fail", "counter", "roots", "log"}
+var Tools = []string{"echo", "slow_read", "write", "crash", "hang", "stall", "fail", "counter", "roots", "log", "ask_name", "touch"}
 
 // args holds every tool's arguments; each tool reads the fields it needs.
 type args struct {
@@ -59,6 +60,9 @@ func (c *child) addTools(s *mcp.Server) {
 	add("counter", "Counts calls per process; returns pid and count.", read, map[string]any{}, c.count)
 	add("roots", "Asks the client for roots/list.", read, map[string]any{}, c.roots)
 	add("log", "Sends message as notifications/message.", read, map[string]any{"message": strProp}, c.log)
+	add("touch", "Sends notifications/resources/updated for "+WatchedURI+" to the sessions subscribed to it.", read, map[string]any{}, c.touch)
+	add("ask_name", "Asks the client for a name under the input request key \"user_name\" (an input_required "+
+		"result for a 2026-07-28 client, an elicitation request for older ones), then greets it.", read, map[string]any{}, c.askName)
 }
 
 func textResult(text string) *mcp.CallToolResult {
@@ -168,4 +172,25 @@ func (c *child) log(ctx context.Context, req *mcp.CallToolRequest, a args) (*mcp
 		return errorResult("log: " + err.Error()), nil
 	}
 	return textResult("logged"), nil
+}
+
+// askName answers input_required with an elicitation named "user_name"
+// until the retry carries its answer. go-sdk's server turns that into an
+// elicitation request of its own for a client in the handshake era.
+func (c *child) askName(_ context.Context, req *mcp.CallToolRequest, _ args) (*mcp.CallToolResult, error) {
+	if r, ok := req.Params.InputResponses["user_name"].(*mcp.ElicitResult); ok && r.Action == "accept" {
+		c.rec.record(Event{Kind: "answered", Tool: "ask_name"})
+		return textResult(fmt.Sprintf("Hello, %v!", r.Content["name"])), nil
+	}
+	schema := &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{"name": {Type: "string"}}, Required: []string{"name"}}
+	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{
+		"user_name": &mcp.ElicitParams{Message: "What is your name?", RequestedSchema: schema},
+	}}, nil
+}
+
+func (c *child) touch(ctx context.Context, _ *mcp.CallToolRequest, _ args) (*mcp.CallToolResult, error) {
+	if err := c.srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: WatchedURI}); err != nil {
+		return errorResult("resources/updated: " + err.Error()), nil
+	}
+	return textResult("touched"), nil
 }

@@ -122,13 +122,17 @@ func drive(ctx context.Context, t target, c int, d time.Duration) result {
 			}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, d)
+	// Every worker makes at least one call, however busy the machine: a
+	// level that ended before any call finished would measure nothing. A
+	// call that hangs is bounded by its own minute past the level's end.
+	ctx, cancel := context.WithTimeout(ctx, d+time.Minute)
 	defer cancel()
 	self0, kids0 := cpuTimes()
 	start := time.Now()
+	end := start.Add(d)
 	for w, s := range sessions {
 		if s != nil {
-			wg.Go(func() { parts[w] = work(ctx, s, t.name, w) })
+			wg.Go(func() { parts[w] = work(ctx, s, t.name, w, end) })
 		}
 	}
 	wg.Wait()
@@ -146,16 +150,16 @@ func drive(ctx context.Context, t target, c int, d time.Duration) result {
 	return total
 }
 
-// work is one worker's loop until ctx ends.
-func work(ctx context.Context, s session, name string, w int) result {
+// work is one worker's loop: one call, then more until end.
+func work(ctx context.Context, s session, name string, w int, end time.Time) result {
 	var r result
 	r.latencies = make([]time.Duration, 0, 1024)
-	for i := 0; ctx.Err() == nil; i++ {
+	for i := 0; ctx.Err() == nil && (i == 0 || time.Now().Before(end)); i++ {
 		start := time.Now()
 		err := s.call(ctx, i)
 		lat := time.Since(start)
 		if err != nil && ctx.Err() != nil {
-			break // the level ended mid-call
+			break // the run was cancelled mid-call
 		}
 		r.requests++
 		r.latencies = append(r.latencies, lat)

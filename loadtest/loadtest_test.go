@@ -161,12 +161,7 @@ func TestRelay(t *testing.T) {
 			t.Errorf("echo child: %v", err)
 		}
 	}()
-	// A loaded machine may let no request finish in one short window: drive
-	// again until some did, and check every one.
 	res := drive(t.Context(), postTarget("floor", srv.URL, "", callBody, checkRelay), 4, 200*time.Millisecond)
-	for i := 0; res.requests == 0 && res.wrong == 0 && i < 50; i++ {
-		res = drive(t.Context(), postTarget("floor", srv.URL, "", callBody, checkRelay), 4, 200*time.Millisecond)
-	}
 	if res.requests == 0 || res.wrong != 0 {
 		t.Fatalf("relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
 	}

@@ -101,3 +101,29 @@ func TestStatelessBusyFallsBack(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStatelessRestartFallsBack serves a call that asks for the 2026-07-28
+// protocol on the handshake-era child while the only stateless child waits
+// out its restart backoff after a crash, rather than making every such
+// call wait for it: one client's crashing call must not stall the others.
+func TestStatelessRestartFallsBack(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
+		c.MaxStatelessSessions = 1
+		c.RestartBackoffMin, c.RestartBackoffMax = time.Hour, time.Hour
+	})
+	legacy := counterPid(t, h.p)
+	if _, err := callTool(statelessCtx(t), h.p, "echo", nil); err != nil { // starts the stateless child
+		t.Fatal(err)
+	}
+	if _, err := callTool(statelessCtx(t), h.p, "crash", map[string]any{"after_ms": 0}); err == nil {
+		t.Fatal("crash answered")
+	}
+	r, err := callTool(statelessCtx(t), h.p, "counter", nil)
+	if err != nil {
+		t.Fatalf("with the stateless child in restart backoff: %v; want the call served by the handshake-era child", err)
+	}
+	var c struct{ Pid int }
+	if err := json.Unmarshal(r.StructuredContent, &c); err != nil || c.Pid != legacy {
+		t.Errorf("a call ran on %d (%v); want the handshake-era child %d", c.Pid, err, legacy)
+	}
+}

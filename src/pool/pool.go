@@ -213,8 +213,10 @@ func (p *Pool) await(ctx context.Context, ready func() (bool, error)) error {
 }
 
 // unavailableLocked returns why no call can be served now, or nil if
-// waiting is worthwhile.
-func (p *Pool) unavailableLocked() error {
+// waiting is worthwhile. Only a ready handshake-era child makes waiting
+// worthwhile for a call that cannot run on a stateless one; with
+// stateless, for a call that can, a ready stateless child does too.
+func (p *Pool) unavailableLocked(stateless bool) error {
 	if p.phase == phaseClosed {
 		return errClosed
 	}
@@ -222,7 +224,7 @@ func (p *Pool) unavailableLocked() error {
 		return nil
 	}
 	for _, sl := range p.slots {
-		if sl.state == stateReady {
+		if sl.state == stateReady && (stateless || !sl.stateless) {
 			return nil
 		}
 	}
@@ -238,7 +240,7 @@ func (p *Pool) InitializeResult(ctx context.Context) (json.RawMessage, error) {
 		if p.initResult != nil {
 			return true, nil
 		}
-		return false, p.unavailableLocked()
+		return false, p.unavailableLocked(false)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pool: waiting for an initialized child: %w", err)

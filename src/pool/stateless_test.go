@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,5 +126,25 @@ func TestStatelessRestartFallsBack(t *testing.T) {
 	var c struct{ Pid int }
 	if err := json.Unmarshal(r.StructuredContent, &c); err != nil || c.Pid != legacy {
 		t.Errorf("a call ran on %d (%v); want the handshake-era child %d", c.Pid, err, legacy)
+	}
+}
+
+// TestStatelessChildDoesNotHideStartFailures fails a call that does not
+// ask for the 2026-07-28 protocol fast, with ErrUnavailable, when the
+// handshake-era children cannot start, even though a stateless child is
+// ready: that child can never serve the call, so waiting for it hangs the
+// call until its deadline.
+func TestStatelessChildDoesNotHideStartFailures(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{FailInitialize: true}, func(c *pool.Config) {
+		c.MaxStatelessSessions = 1
+		c.RestartBackoffMin, c.RestartBackoffMax = time.Hour, time.Hour
+	})
+	if _, err := callTool(statelessCtx(t), h.p, "echo", nil); err != nil { // the stateless child starts and serves
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := callTool(ctx, h.p, "echo", nil); !errors.Is(err, pool.ErrUnavailable) {
+		t.Errorf("a plain call with no handshake-era child able to start: %v; want ErrUnavailable at once", err)
 	}
 }

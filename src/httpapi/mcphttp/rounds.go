@@ -113,8 +113,12 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, owner, s
 		}
 	}
 	raw, err := h.await(ctx, r)
-	if err == nil && r.waiting() {
-		r.park(h.cfg.InputTimeout, func() { h.expire(r) })
+	select {
+	case <-r.done: // answered with how it ended: no wait for a retry
+	default:
+		if err == nil && r.waiting() {
+			r.park(h.cfg.InputTimeout, func() { h.expire(r) })
+		}
 	}
 	return raw, err
 }
@@ -231,8 +235,12 @@ func (h *Handler) ask(ctx context.Context, r *round, method string, params json.
 
 // await waits for the call to end or to need input, and says which.
 func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) {
-	if r.waiting() {
-		return r.inputRequired()
+	select {
+	case <-r.done: // ended while it waited (timed out, child lost): nothing more to ask
+	default:
+		if r.waiting() {
+			return r.inputRequired()
+		}
 	}
 	select {
 	case <-r.done:

@@ -57,7 +57,7 @@ type Pool struct {
 	stateless statelessSupport
 	spawn     chan struct{} // buffered 1
 
-	subs map[string]*slot // resource uri -> the slot whose child is subscribed (subscribe.go)
+	subs map[string]*subscription // resource uri -> the subscription (subscribe.go)
 }
 
 // slot is one place for a child; its goroutine restarts the child as

@@ -99,7 +99,7 @@ func (p *Pool) acquire(ctx context.Context) (*slot, *mcpconn.Session, error) {
 		if picked = p.pickLocked(exclusive, false); picked != nil {
 			return true, nil
 		}
-		return false, p.unavailableLocked()
+		return false, p.unavailableLocked(stateless)
 	})
 	p.waiting--
 	p.m.waiting.Set(float64(p.waiting))

@@ -59,7 +59,7 @@ type Pool struct {
 	stateless statelessSupport
 	spawn     chan struct{} // buffered 1
 
-	subs map[string]*slot // resource uri -> the slot whose child is subscribed (subscribe.go)
+	subs map[string]*subscription // resource uri -> the subscription (subscribe.go)
 }
 
 // slot is one place for a child; its goroutine restarts the child as
@@ -225,8 +225,10 @@ func (p *Pool) await(ctx context.Context, ready func() (bool, error)) error {
 }
 
 // unavailableLocked returns why no call can be served now, or nil if
-// waiting is worthwhile.
-func (p *Pool) unavailableLocked() error {
+// waiting is worthwhile. Only a ready handshake-era child makes waiting
+// worthwhile for a call that cannot run on a stateless one; with
+// stateless, for a call that can, a ready stateless child does too.
+func (p *Pool) unavailableLocked(stateless bool) error {
 	if p.phase == phaseClosed {
 		return errClosed
 	}
@@ -234,7 +236,7 @@ func (p *Pool) unavailableLocked() error {
 		return nil
 	}
 	for _, sl := range p.slots {
-		if sl.state == stateReady {
+		if sl.state == stateReady && (stateless || !sl.stateless) {
 			return nil
 		}
 	}
@@ -250,7 +252,7 @@ func (p *Pool) InitializeResult(ctx context.Context) (json.RawMessage, error) {
 		if p.initResult != nil {
 			return true, nil
 		}
-		return false, p.unavailableLocked()
+		return false, p.unavailableLocked(false)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pool: waiting for an initialized child: %w", err)

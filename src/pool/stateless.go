@@ -82,13 +82,19 @@ func (p *Pool) moreStatelessLocked() bool {
 }
 
 // statelessComingLocked reports whether a stateless child may soon be
-// free without another call ending: one is starting or restarting, or
-// another may start.
+// free without another call ending: one is starting, or another may start.
+// One stopping or waiting out its restart backoff (after a crash, up to
+// RestartBackoffMax) is not worth waiting for: the other children serve.
 func (p *Pool) statelessComingLocked() bool {
 	all := p.statelessLocked()
 	for _, sl := range all {
-		if sl.state != stateReady {
+		if sl.state == stateStarting {
 			return true
+		}
+	}
+	for _, sl := range all {
+		if sl.state != stateReady {
+			return false // no other may start meanwhile (moreStatelessLocked)
 		}
 	}
 	return len(all) < p.cfg.MaxStatelessSessions

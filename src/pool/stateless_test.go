@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,5 +100,51 @@ func TestStatelessBusyFallsBack(t *testing.T) {
 	}
 	if err := <-busy; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestStatelessRestartFallsBack serves a call that asks for the 2026-07-28
+// protocol on the handshake-era child while the only stateless child waits
+// out its restart backoff after a crash, rather than making every such
+// call wait for it: one client's crashing call must not stall the others.
+func TestStatelessRestartFallsBack(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{}, func(c *pool.Config) {
+		c.MaxStatelessSessions = 1
+		c.RestartBackoffMin, c.RestartBackoffMax = time.Hour, time.Hour
+	})
+	legacy := counterPid(t, h.p)
+	if _, err := callTool(statelessCtx(t), h.p, "echo", nil); err != nil { // starts the stateless child
+		t.Fatal(err)
+	}
+	if _, err := callTool(statelessCtx(t), h.p, "crash", map[string]any{"after_ms": 0}); err == nil {
+		t.Fatal("crash answered")
+	}
+	r, err := callTool(statelessCtx(t), h.p, "counter", nil)
+	if err != nil {
+		t.Fatalf("with the stateless child in restart backoff: %v; want the call served by the handshake-era child", err)
+	}
+	var c struct{ Pid int }
+	if err := json.Unmarshal(r.StructuredContent, &c); err != nil || c.Pid != legacy {
+		t.Errorf("a call ran on %d (%v); want the handshake-era child %d", c.Pid, err, legacy)
+	}
+}
+
+// TestStatelessChildDoesNotHideStartFailures fails a call that does not
+// ask for the 2026-07-28 protocol fast, with ErrUnavailable, when the
+// handshake-era children cannot start, even though a stateless child is
+// ready: that child can never serve the call, so waiting for it hangs the
+// call until its deadline.
+func TestStatelessChildDoesNotHideStartFailures(t *testing.T) {
+	h := newHarness(t, pooltest.ChildOptions{FailInitialize: true}, func(c *pool.Config) {
+		c.MaxStatelessSessions = 1
+		c.RestartBackoffMin, c.RestartBackoffMax = time.Hour, time.Hour
+	})
+	if _, err := callTool(statelessCtx(t), h.p, "echo", nil); err != nil { // the stateless child starts and serves
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := callTool(ctx, h.p, "echo", nil); !errors.Is(err, pool.ErrUnavailable) {
+		t.Errorf("a plain call with no handshake-era child able to start: %v; want ErrUnavailable at once", err)
 	}
 }

@@ -44,7 +44,7 @@ func (p *Pool) Stats() Stats {
 	}
 	if p.startErr != nil {
 		s.LastError = p.startErr.Error()
-		_, s.Failing = p.unavailableLocked().(*unavailableError)
+		_, s.Failing = p.unavailableLocked(false).(*unavailableError)
 	}
 	for _, sl := range p.slots {
 		if sl.state == stateBackoff {

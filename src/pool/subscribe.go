@@ -16,6 +16,16 @@ import (
 // its predecessor held, before it serves, and never retires a child that
 // holds any, so that updates keep coming however children come and go.
 
+// subscription is one resource's subscription: the slot whose child holds
+// it, and how many subscribers asked for it. The pool serves several MCP
+// front ends (the API port, Ingress), each counting its own clients and
+// subscribing once per resource: the child is unsubscribed when the last
+// subscriber leaves.
+type subscription struct {
+	sl *slot
+	n  int
+}
+
 // maxSubscriptions bounds the resources subscribed to at once.
 const maxSubscriptions = 10000
 
@@ -41,7 +51,10 @@ func (p *Pool) subscribe(ctx context.Context, params json.RawMessage) (json.RawM
 		return nil, err
 	}
 	p.mu.Lock()
-	_, held := p.subs[uri]
+	sub, held := p.subs[uri]
+	if held {
+		sub.n++
+	}
 	full := len(p.subs) >= maxSubscriptions
 	p.mu.Unlock()
 	switch {
@@ -59,10 +72,12 @@ func (p *Pool) subscribe(ctx context.Context, params json.RawMessage) (json.RawM
 	if err == nil {
 		p.mu.Lock()
 		if p.subs == nil {
-			p.subs = make(map[string]*slot)
+			p.subs = make(map[string]*subscription)
 		}
-		if _, ok := p.subs[uri]; !ok {
-			p.subs[uri] = sl
+		if sub, ok := p.subs[uri]; ok {
+			sub.n++ // subscribed meanwhile by another
+		} else {
+			p.subs[uri] = &subscription{sl: sl, n: 1}
 			sl.subs++
 		}
 		p.mu.Unlock()
@@ -83,10 +98,13 @@ func (p *Pool) unsubscribe(ctx context.Context, params json.RawMessage) (json.Ra
 		return nil, err
 	}
 	p.mu.Lock()
-	sl := p.subs[uri]
-	if sl != nil {
-		delete(p.subs, uri)
-		sl.subs--
+	var sl *slot
+	if sub := p.subs[uri]; sub != nil {
+		if sub.n--; sub.n == 0 { // the last subscriber left
+			sl = sub.sl
+			delete(p.subs, uri)
+			sl.subs--
+		}
 	}
 	p.mu.Unlock()
 	if sl == nil {
@@ -133,8 +151,8 @@ func (p *Pool) acquireSlot(ctx context.Context, sl *slot) (*mcpconn.Session, boo
 func (p *Pool) resubscribe(ctx context.Context, sl *slot, sess *mcpconn.Session) error {
 	p.mu.Lock()
 	var uris []string
-	for uri, holder := range p.subs {
-		if holder == sl {
+	for uri, sub := range p.subs {
+		if sub.sl == sl {
 			uris = append(uris, uri)
 		}
 	}

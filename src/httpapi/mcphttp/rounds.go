@@ -113,8 +113,12 @@ func (h *Handler) roundTrip(ctx context.Context, ss *mcp.ServerSession, owner, s
 		}
 	}
 	raw, err := h.await(ctx, r)
-	if err == nil && r.waiting() {
-		r.park(h.cfg.InputTimeout, func() { h.expire(r) })
+	select {
+	case <-r.done: // answered with how it ended: no wait for a retry
+	default:
+		if err == nil && r.waiting() {
+			r.park(h.cfg.InputTimeout, func() { h.expire(r) })
+		}
 	}
 	return raw, err
 }
@@ -191,14 +195,20 @@ func (h *Handler) start(ctx context.Context, ss *mcp.ServerSession, r *round, ru
 		cancel()
 		q.finish()
 		r.raw, r.err = raw, err
-		close(r.done)
-		time.AfterFunc(roundKeep, func() { h.rounds.remove(r.state) })
+		if h.rounds.finish(r) {
+			// A retry may still come for the answer: keep it a while.
+			state := r.state
+			time.AfterFunc(roundKeep, func() { h.rounds.remove(state) })
+		}
 	}()
 }
 
 // ask parks a request of the child's until the client answers it.
 func (h *Handler) ask(ctx context.Context, r *round, method string, params json.RawMessage) (json.RawMessage, error) {
-	if !h.rounds.register(r) {
+	switch ok, ended := h.rounds.register(r); {
+	case ended: // a request that came after its call
+		return nil, errCallEnded
+	case !ok:
 		return nil, errNoRoom
 	}
 	a := &ask{method: method, params: params, reply: make(chan askReply, 1)}
@@ -225,8 +235,12 @@ func (h *Handler) ask(ctx context.Context, r *round, method string, params json.
 
 // await waits for the call to end or to need input, and says which.
 func (h *Handler) await(ctx context.Context, r *round) (json.RawMessage, error) {
-	if r.waiting() {
-		return r.inputRequired()
+	select {
+	case <-r.done: // ended while it waited (timed out, child lost): nothing more to ask
+	default:
+		if r.waiting() {
+			return r.inputRequired()
+		}
 	}
 	select {
 	case <-r.done:
@@ -309,21 +323,38 @@ func (r *round) inputRequired() (json.RawMessage, error) {
 }
 
 // register puts r in the table, where a retry finds it, on the child's
-// first request.
-func (t *rounds) register(r *round) bool {
+// first request; ended if r's call has ended (finish), when no retry
+// could resume it and nothing would take it out of the table.
+func (t *rounds) register(r *round) (ok, ended bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	select {
+	case <-r.done:
+		return false, true
+	default:
+	}
 	if t.m[r.state] == r {
-		return true
+		return true, false
 	}
 	if len(t.m) >= maxRounds {
-		return false
+		return false, false
 	}
 	if t.m == nil {
 		t.m = make(map[string]*round)
 	}
 	t.m[r.state] = r
-	return true
+	return true, false
+}
+
+// finish marks r's call ended and reports whether r is in the table, where
+// a retry may yet look for its answer. A round never registered (its call
+// asked for no input) is left to the garbage collector at once: no timer
+// keeps it, and its result, for roundKeep.
+func (t *rounds) finish(r *round) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	close(r.done)
+	return t.m[r.state] == r
 }
 
 func (t *rounds) get(state string) *round {

@@ -40,6 +40,10 @@ type stack struct {
 
 	discovery *discovery // nil unless the add-on offers itself to Home Assistant
 	log       zerolog.Logger
+
+	// fed, if set, is called with each event once the cache has applied
+	// it: tests learn when an event reached the bridge.
+	fed func(cache.Event)
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
@@ -324,7 +328,11 @@ func (st *stack) feedCache(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			st.cache.OnEvent(cache.Event{Type: ev.EventType, Data: ev.Data, Time: ev.TimeFired, Missed: ev.Missed})
+			ce := cache.Event{Type: ev.EventType, Data: ev.Data, Time: ev.TimeFired, Missed: ev.Missed}
+			st.cache.OnEvent(ce)
+			if st.fed != nil {
+				st.fed(ce)
+			}
 		}
 	}
 }

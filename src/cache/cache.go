@@ -148,6 +148,7 @@ func (c *Cache) Do(ctx context.Context, q Query, fill FillFunc) (Answer, error) 
 	}
 	key := Key(q.Tool, q.Profile, canon)
 	deps := DepsFor(q.Tool, args)
+	c.noticeDrop(deps)
 	if !q.Control.NoCache {
 		if a, ok := c.lookup(ctx, key, q, pol, deps); ok {
 			return a, nil
@@ -170,7 +171,24 @@ func (c *Cache) Get(ctx context.Context, q Query) (Answer, bool) {
 	if !ok || err != nil || q.Control.NoCache {
 		return Answer{}, false
 	}
-	return c.lookup(ctx, Key(q.Tool, q.Profile, canon), q, pol, DepsFor(q.Tool, args))
+	deps := DepsFor(q.Tool, args)
+	c.noticeDrop(deps)
+	return c.lookup(ctx, Key(q.Tool, q.Profile, canon), q, pol, deps)
+}
+
+// noticeDrop pauses at once when a read that depends on Home Assistant
+// finds Config.Connected false, rather than at Run's next poll: a drop
+// the bridge knows of flushes before any answer is given.
+func (c *Cache) noticeDrop(deps Deps) {
+	if c.cfg.Connected == nil || !deps.onHA() || c.cfg.Connected() {
+		return
+	}
+	c.mu.Lock()
+	paused := c.paused
+	c.mu.Unlock()
+	if !paused {
+		c.Pause()
+	}
 }
 
 // fill joins the key's flight or runs a new one. retry means the flight

@@ -158,10 +158,14 @@ type Config struct {
 	Settle time.Duration
 
 	// Connected, if set, reports whether the bridge's own event
-	// subscription's connection is up (hass.Client.Status().Connected).
-	// Run polls it every ConnectedInterval (if zero, 1s) and calls Pause
-	// when it goes down; the Missed event that hass delivers once it has
-	// re-subscribed resumes caching.
+	// subscription is up and has resynchronised (hass.Client's connection
+	// is up and its Missed event for that connection was delivered). Run
+	// polls it every ConnectedInterval (if zero, 1s) and calls Pause when
+	// it goes down, and so does every read that depends on Home Assistant,
+	// so that no answer is served from before a drop the bridge already
+	// knows of; the Missed event that hass delivers once it has
+	// re-subscribed resumes caching. It is called on every such read: it
+	// must be cheap.
 	Connected         func() bool
 	ConnectedInterval time.Duration
 

@@ -91,16 +91,18 @@ type Policy struct {
 // list_areas 1h (flushed by service and registry events), get_history and
 // list_automations 60s. Tools not listed (call_service and every other
 // write, render_template) are never cached. Config.Policies entries replace
-// these entries whole.
+// these entries whole. With Redis, the answers about states (entities,
+// history, automations) are shared between instances (LevelL2); the tool
+// list, services and areas, cheap to fill and rarely read, stay in each.
 func DefaultPolicies() map[string]Policy {
 	return map[string]Policy{
 		ToolsList:           {TTL: time.Hour, Level: LevelL1},
-		"get_entities":      {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_entity_state":  {TTL: 10 * time.Second, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_entities":      {TTL: time.Minute, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
+		"get_entity_state":  {TTL: 10 * time.Second, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
 		"get_services":      {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrMinimal},
 		"list_areas":        {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_history":       {TTL: time.Minute, Level: LevelL1},
-		"list_automations":  {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_history":       {TTL: time.Minute, Level: LevelL2},
+		"list_automations":  {TTL: time.Minute, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
 		"call_service":      {Fallback: FallbackFailFast},
 		"toggle_automation": {Fallback: FallbackFailFast},
 		"create_automation": {Fallback: FallbackFailFast},

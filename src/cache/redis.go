@@ -165,8 +165,8 @@ const (
 
 // message is an invalidation sent to the other instances.
 type message struct {
-	Origin string   `json:"o"`
-	Kind   string   `json:"k"`
+	Origin string    `json:"o"`
+	Kind   string    `json:"k"`
 	IDs    []string  `json:"ids,omitempty"`
 	Tag    Tag       `json:"tag,omitempty"`
 	Old    *Snapshot `json:"old,omitempty"` // msgChange: the entity before (nil: added)

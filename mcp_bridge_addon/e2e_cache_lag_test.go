@@ -162,7 +162,10 @@ func startLocalBridge(t *testing.T, haURL, childHA, haToken string, edit func(*C
 	b := &localBridge{bridgeProc: &bridgeProc{base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token}, st: st}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if st.pool.Stats().Idle >= cfg.SessionPool.MinConnections && st.client.Status().Connected {
+		// Ready: the children are up, and the cache has resynchronised on
+		// the bridge's connection (a later resync would refuse what other
+		// bridges filled before it).
+		if st.pool.Stats().Idle >= cfg.SessionPool.MinConnections && st.cacheConnected() && !st.cache.Paused() {
 			return b
 		}
 		if time.Now().After(deadline) {

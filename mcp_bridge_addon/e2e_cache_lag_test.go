@@ -142,7 +142,7 @@ func startLocalBridge(t *testing.T, haURL, childHA, haToken string, edit func(*C
 		edit(cfg)
 	}
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	st, err := buildStack(cfg, log)
+	st, err := buildStack(cfg, nil, "", log) // no audit log of writes
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,12 +25,11 @@ import (
 // refused the request), or ctx.Err() when ctx ended first.
 func (b *Bridge) Call(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
-	if res, ok := b.hit(ctx, req); ok {
-		res.Meta.Duration = time.Since(start)
-		b.record(KindRead, res, nil, res.Meta.Duration)
-		return res, nil
+	res, hit := b.hit(ctx, req)
+	kind, err := KindRead, error(nil)
+	if !hit {
+		res, kind, err = b.call(ctx, req)
 	}
-	res, kind, err := b.call(ctx, req)
 	res.Meta.Duration = time.Since(start)
 	outcome := b.record(kind, res, err, res.Meta.Duration)
 	if err != nil {

@@ -152,6 +152,9 @@ func verdicts(rows []row, kind string, floor result) []verdict {
 				got: res.rps() / best, want: 1, atLeast: true, na: !ok || best == 0})
 		}
 	}
+	hit, ok := top.get(cacheHit)
+	vs = append(vs, verdict{what: fmt.Sprintf("c=%d %s req/s vs bare", top.c, cacheHit),
+		got: hit.rps() / bare.rps(), want: targetCacheHitRatio, atLeast: true, na: !ok || !hasBare})
 	want := targetFloorRatio
 	if kind == childOurs {
 		want = targetFloorRatioTools

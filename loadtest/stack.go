@@ -31,6 +31,7 @@ var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"tex
 type stack struct {
 	bridgeURL, bareURL, relayURL string
 	childFloorURL                string
+	cacheURL                     string // the cache-hit bridge (cachehit.go)
 	token                        string
 	cancel                       context.CancelFunc
 	g                            *errgroup.Group
@@ -47,6 +48,13 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 		return nil, err
 	}
 	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	cb, csrv, err := newCacheServer(p, ch.calls, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := csrv.Listen(); err != nil {
 		return nil, err
 	}
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,13 +87,19 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 	g.Go(func() error { return p.Run(poolCtx) })
 	g.Go(func() error { defer stopPool(); return b.Run(ctx) }) // the pool outlives the bridge's drain
 	g.Go(func() error { defer mh.Close(); return srv.Run(ctx) })
+	g.Go(func() error { return cb.Run(ctx) })
+	g.Go(func() error { return csrv.Run(ctx) })
 	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
 	g.Go(func() error { return errors.Join(serveUntil(ctx, relaySrv, relayLn), rl.close()) })
 	g.Go(func() error { serveUntil(ctx, cfSrv, cfLn); cf.close(); return nil }) // a child killed at the end is no failure
 	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
 		relayURL: "http://" + relayLn.Addr().String(), childFloorURL: "http://" + cfLn.Addr().String(),
-		token: token, cancel: cancel, g: g}
+		cacheURL: "http://" + csrv.Addr().String(), token: token, cancel: cancel, g: g}
 	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
+		st.close()
+		return nil, err
+	}
+	if err := st.warmCache(ctx, ch.calls); err != nil {
 		st.close()
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,5 +107,103 @@ func TestServeCache(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(stateOf(t, ha, light)), first) {
 		t.Errorf("Home Assistant has %q after %s", stateOf(t, ha, light), service)
+	}
+}
+
+// historyServed is how many history requests the fake Home Assistant has
+// answered: one per get_history a child ran.
+func historyServed(ha *simhome.Server) int64 {
+	return ha.Served("GET /api/history/period") + ha.Served("GET /api/history/period/{start...}")
+}
+
+// TestServeCacheSparesHomeAssistant shows, through the real binary and its
+// children, that identical reads arriving together run once, that repeated
+// reads reach neither the children nor Home Assistant (every child's
+// get_history asks Home Assistant once), and that a change made while the
+// bridge's connection to Home Assistant was down is never answered from
+// the cache afterwards: the drop flushed it, nothing was cached while
+// down, and caching resumes once the connection is back.
+func TestServeCacheSparesHomeAssistant(t *testing.T) {
+	ha := simhome.NewServer(t, simhome.Options{})
+	b := startBridge(t, map[string]string{envHassURL: ha.URL(), envHassToken: ha.Token()})
+	b.waitSessions(t)
+	const light = "light.kitchen_spots"
+	body, _ := json.Marshal(map[string]any{"name": "get_history", "arguments": map[string]any{"entity_id": light, "start": "-1h"}})
+
+	before := historyServed(ha)
+	const together = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, together)
+	for range together {
+		wg.Go(func() {
+			if status, m, err := postJSON(b.base+"/mcp/tools/call", b.token, body); err != nil || status != 200 {
+				errs <- fmt.Errorf("get_history: %d %v %v", status, m, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := historyServed(ha) - before; got != 1 {
+		t.Errorf("%d identical reads at once: Home Assistant answered %d history requests; want 1", together, got)
+	}
+	for i := range 30 {
+		status, m, err := postJSON(b.base+"/mcp/tools/call", b.token, body)
+		meta, _ := m["result"].(map[string]any)["_meta"].(map[string]any)
+		if err != nil || status != 200 || meta["io.github.mcp-bridge/cached"] != true {
+			t.Fatalf("read %d: %d %v %v; want a cached answer", i, status, err, m)
+		}
+	}
+	if got := historyServed(ha) - before; got != 1 {
+		t.Errorf("after 30 more reads Home Assistant answered %d history requests; want 1", got)
+	}
+
+	// The connection drops; the light changes meanwhile; no event will ever
+	// say so. The first answer after the reconnect shows the change.
+	if first, _ := readState(t, b, light); first != "off" {
+		t.Fatalf("%s is %q; want off", light, first)
+	}
+	if _, cached := readState(t, b, light); !cached {
+		t.Fatal("a repeated read was not cached")
+	}
+	ha.Stop()
+	for start := time.Now(); request(t, b.base+"/health", b.token).status == 200; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the bridge did not notice that Home Assistant stopped")
+		}
+	}
+	ha.SetState(light, "on", nil)
+	if err := ha.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	sbody, _ := json.Marshal(map[string]any{"name": "get_entity_state", "arguments": map[string]any{"entity_id": light}})
+	for {
+		status, m, err := postJSON(b.base+"/mcp/tools/call", b.token, sbody)
+		res, _ := m["result"].(map[string]any)
+		if err == nil && status == 200 && res["isError"] != true {
+			if sc, _ := res["structuredContent"].(map[string]any); sc["state"] != "on" {
+				t.Fatalf("after the reconnect the bridge answered %v (_meta %v); want on", sc["state"], res["_meta"])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer after Home Assistant came back: %d %v %v", status, m, err)
+		}
+		time.Sleep(200 * time.Millisecond) // within the rate limit
+	}
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		state, cached := readState(t, b, light)
+		if state != "on" {
+			t.Fatalf("%s answered %q after on was shown", light, state)
+		}
+		if cached {
+			break // caching resumed
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("the cache did not resume after the reconnect")
+		}
 	}
 }

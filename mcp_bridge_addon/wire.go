@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -40,6 +41,14 @@ type stack struct {
 
 	discovery *discovery // nil unless the add-on offers itself to Home Assistant
 	log       zerolog.Logger
+
+	// fed, if set, is called with each event once the cache has applied
+	// it: tests learn when an event reached the bridge.
+	fed func(cache.Event)
+	// synced is the Status.Since (UnixNano) of the connection on which the
+	// cache's subscription last (re)synchronised: the cache counts as
+	// connected only on that connection.
+	synced atomic.Int64
 }
 
 // buildStack builds every component from cfg, sharing one Prometheus
@@ -76,7 +85,7 @@ func buildStack(cfg *Config, al *audit.Log, auditPath string, log zerolog.Logger
 	}
 	bc.OnCall = st.dash.Observe
 	if cfg.Cache.Enabled {
-		if st.cache, err = cache.New(cacheConfig(cfg, client, log, reg)); err != nil {
+		if st.cache, err = cache.New(cacheConfig(cfg, client, st.cacheConnected, log, reg)); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
 		profile := exposureProfile(cfg)
@@ -270,8 +279,9 @@ func (st *stack) mcpRoutes(cfg *Config, b *bridge.Bridge, log zerolog.Logger, re
 
 // cacheConfig maps cache onto the response cache. Home Assistant's own
 // WebSocket connection (the bridge's client) says whether it is reachable
-// (no stale answer then) and connected (nothing cached while it is not).
-func cacheConfig(cfg *Config, client *hass.Client, log zerolog.Logger, reg prometheus.Registerer) cache.Config {
+// (no stale answer then); connected says whether the cache's event
+// subscription is live (nothing cached while it is not).
+func cacheConfig(cfg *Config, client *hass.Client, connected func() bool, log zerolog.Logger, reg prometheus.Registerer) cache.Config {
 	c := cfg.Cache
 	size := c.MaxSize
 	if c.Levels.L1.MaxSize != 0 {
@@ -281,7 +291,7 @@ func cacheConfig(cfg *Config, client *hass.Client, log zerolog.Logger, reg prome
 		MaxSize:    size,
 		DefaultTTL: c.DefaultTTL(),
 		Reachable:  func() bool { return client.Status().Connected },
-		Connected:  func() bool { return client.Status().Connected },
+		Connected:  connected,
 		Logger:     log.With().Str("component", "cache").Logger(),
 		Registerer: reg,
 	}
@@ -309,6 +319,15 @@ func cacheFallback(c *cache.Cache, profile string) bridge.Fallback {
 	}
 }
 
+// cacheConnected reports whether the client is connected on the
+// connection the cache's subscription has resynchronised on: between a
+// reconnect and its Missed event, changes made while the bridge was away
+// may still be cached.
+func (st *stack) cacheConnected() bool {
+	s := st.client.Status()
+	return s.Connected && s.Since.UnixNano() == st.synced.Load()
+}
+
 // feedCache hands Home Assistant's events to the cache until ctx ends.
 func (st *stack) feedCache(ctx context.Context) error {
 	sub, err := st.client.Subscribe(ctx, "")
@@ -316,6 +335,9 @@ func (st *stack) feedCache(ctx context.Context) error {
 		return fmt.Errorf("cache: subscribing to Home Assistant's events: %w", err)
 	}
 	defer sub.Close()
+	if s := st.client.Status(); s.Connected {
+		st.synced.Store(s.Since.UnixNano()) // subscribed on this connection: no Missed comes
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -324,7 +346,14 @@ func (st *stack) feedCache(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			st.cache.OnEvent(cache.Event{Type: ev.EventType, Data: ev.Data, Time: ev.TimeFired, Missed: ev.Missed})
+			ce := cache.Event{Type: ev.EventType, Data: ev.Data, Time: ev.TimeFired, Missed: ev.Missed}
+			if ev.Missed {
+				st.synced.Store(st.client.Status().Since.UnixNano())
+			}
+			st.cache.OnEvent(ce)
+			if st.fed != nil {
+				st.fed(ce)
+			}
 		}
 	}
 }

@@ -25,7 +25,11 @@ import (
 // refused the request), or ctx.Err() when ctx ended first.
 func (b *Bridge) Call(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
-	res, kind, err := b.call(ctx, req)
+	res, hit := b.hit(ctx, req)
+	kind, err := KindRead, error(nil)
+	if !hit {
+		res, kind, err = b.call(ctx, req)
+	}
 	res.Meta.Duration = time.Since(start)
 	outcome := b.record(kind, res, err, res.Meta.Duration)
 	if err != nil {
@@ -103,6 +107,39 @@ func (b *Bridge) call(ctx context.Context, req Request) (Result, Kind, error) {
 		return b.fallback(ctx, req, p.kind, err)
 	}
 	return res, p.kind, nil
+}
+
+// hit answers a read of a known tool from the cache before anything else:
+// a hit needs no deadline, no abort hook and no plan. ok is false for
+// anything else (an unknown tool or a stale tool list, a write, a call
+// whose progress or requests are routed to its caller, a miss), which
+// takes the full path.
+func (b *Bridge) hit(ctx context.Context, req Request) (Result, bool) {
+	if b.cfg.Cache == nil || routed(ctx, req.Meta) || routed(ctx, req.Arguments) || b.abortedError(plan{}, false) != nil {
+		return Result{}, false
+	}
+	info, ok := b.catalog.known(req.Tool)
+	if !ok {
+		return Result{}, false
+	}
+	pol, hasPol := b.cfg.Tools[req.Tool]
+	kind := pol.Kind
+	if kind == KindAuto {
+		kind = KindWrite
+		if info.readOnly {
+			kind = KindRead
+		}
+	}
+	if kind != KindRead {
+		return Result{}, false
+	}
+	a, ok := b.cfg.Cache.Peek(cache.Query{Tool: req.Tool, Args: req.Arguments, Profile: b.cfg.CacheProfile, Control: req.CacheControl})
+	if !ok {
+		return Result{}, false
+	}
+	// Tool errors are never stored, so a hit is not one.
+	return Result{Raw: a.Raw, Meta: Meta{Cached: true, Priority: b.priority(req, pol, hasPol, kind).String(), Kind: kind,
+		CacheExpires: a.Expires, Age: a.Age}}, true
 }
 
 // cached answers a read from the cache, or runs it (once for every caller

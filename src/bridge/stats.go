@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcp-bridge/mcp-bridge/src/cache"
@@ -61,17 +62,20 @@ func (b *Bridge) record(kind Kind, res Result, err error, d time.Duration) strin
 }
 
 // perfWindow keeps per-second buckets of calls over a sliding window. It is
-// safe for concurrent use.
+// safe for concurrent use. Every call adds to it, cache hits included, so
+// adding takes no lock (a lock here convoys concurrent hits); only moving a
+// bucket to a new second does. A call that straddles the move may land in
+// the new second: the figures are a rate, not an audit.
 type perfWindow struct {
-	mu      sync.Mutex // guards buckets
+	mu      sync.Mutex // serialises moving a bucket to a new second
 	buckets []perfBucket
 }
 
 type perfBucket struct {
-	sec    int64 // unix second the bucket holds; stale when outside the window
-	count  int64
-	errors int64
-	total  time.Duration
+	sec    atomic.Int64 // unix second the bucket holds; stale when outside the window
+	count  atomic.Int64
+	errors atomic.Int64
+	total  atomic.Int64 // time.Duration
 }
 
 func newPerfWindow(window time.Duration) *perfWindow {
@@ -81,16 +85,21 @@ func newPerfWindow(window time.Duration) *perfWindow {
 
 func (w *perfWindow) add(now time.Time, d time.Duration, failed bool) {
 	sec := now.Unix()
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	bk := &w.buckets[int(sec%int64(len(w.buckets)))]
-	if bk.sec != sec {
-		*bk = perfBucket{sec: sec}
+	if bk.sec.Load() != sec {
+		w.mu.Lock()
+		if bk.sec.Load() != sec {
+			bk.count.Store(0)
+			bk.errors.Store(0)
+			bk.total.Store(0)
+			bk.sec.Store(sec)
+		}
+		w.mu.Unlock()
 	}
-	bk.count++
-	bk.total += d
+	bk.count.Add(1)
+	bk.total.Add(int64(d))
 	if failed {
-		bk.errors++
+		bk.errors.Add(1)
 	}
 }
 
@@ -101,15 +110,14 @@ func (w *perfWindow) snapshot(now, started time.Time) Performance {
 	n := int64(len(w.buckets))
 	var count, errs int64
 	var total time.Duration
-	w.mu.Lock()
-	for _, bk := range w.buckets {
-		if bk.sec > sec-n && bk.sec <= sec {
-			count += bk.count
-			errs += bk.errors
-			total += bk.total
+	for i := range w.buckets {
+		bk := &w.buckets[i]
+		if s := bk.sec.Load(); s > sec-n && s <= sec {
+			count += bk.count.Load()
+			errs += bk.errors.Load()
+			total += time.Duration(bk.total.Load())
 		}
 	}
-	w.mu.Unlock()
 	window := time.Duration(n) * time.Second
 	p := Performance{Window: window}
 	span := max(min(window, now.Sub(started)), time.Second)

@@ -53,6 +53,15 @@ type catalog struct {
 
 // tool returns what is known of name, refreshing the list when it is stale
 // or does not know name (at most once per refreshMin for unknown names).
+// known returns a tool of the current list without waiting: ok is false
+// when the tool is unknown or the list is due for a refresh.
+func (c *catalog) known(name string) (toolInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.byName[name]
+	return info, ok && time.Now().Before(c.list.Expires)
+}
+
 func (c *catalog) tool(ctx context.Context, name string) (toolInfo, error) {
 	c.mu.Lock()
 	info, known := c.byName[name]

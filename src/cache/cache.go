@@ -62,6 +62,9 @@ type Cache struct {
 	marks   marks
 	stale   *staleStore
 	stats   counters
+
+	aliases  map[aliasScope]map[string]alias // Peek's shortcut from raw arguments to keys
+	nAliases int                             // bounded by Config.MaxSize
 }
 
 // counters are Stats' figures.
@@ -101,6 +104,7 @@ func New(cfg Config) (*Cache, error) {
 		store:   newL1(cfg.MaxSize, cfg.MaxBytes),
 		ix:      newIndex(),
 		flights: map[string]*flight{},
+		aliases: map[aliasScope]map[string]alias{},
 		marks:   newMarks(cfg.MaxTrackedEntities),
 		stale:   newStaleStore(cfg.MaxStale, cfg.MaxBytes),
 	}
@@ -148,6 +152,7 @@ func (c *Cache) Do(ctx context.Context, q Query, fill FillFunc) (Answer, error) 
 	}
 	key := Key(q.Tool, q.Profile, canon)
 	deps := DepsFor(q.Tool, args)
+	c.noticeDrop(deps)
 	if !q.Control.NoCache {
 		if a, ok := c.lookup(ctx, key, q, pol, deps); ok {
 			return a, nil
@@ -170,7 +175,88 @@ func (c *Cache) Get(ctx context.Context, q Query) (Answer, bool) {
 	if !ok || err != nil || q.Control.NoCache {
 		return Answer{}, false
 	}
-	return c.lookup(ctx, Key(q.Tool, q.Profile, canon), q, pol, DepsFor(q.Tool, args))
+	deps := DepsFor(q.Tool, args)
+	c.noticeDrop(deps)
+	return c.lookup(ctx, Key(q.Tool, q.Profile, canon), q, pol, deps)
+}
+
+// Peek answers q from L1 only, following q.Control, and never waits: a
+// fast path for callers that go on to Do on a miss (which then tries L2).
+// Arguments it has seen before, byte for byte, skip canonicalisation.
+func (c *Cache) Peek(q Query) (Answer, bool) {
+	if _, ok := c.Policy(q.Tool); !ok || q.Control.NoCache {
+		return Answer{}, false
+	}
+	scope := aliasScope{q.Tool, q.Profile}
+	c.mu.Lock()
+	al, known := c.aliases[scope][string(q.Args)]
+	c.mu.Unlock()
+	if !known {
+		canon, args, err := Canonical(q.Args)
+		if err != nil {
+			return Answer{}, false
+		}
+		al = alias{key: Key(q.Tool, q.Profile, canon), onHA: DepsFor(q.Tool, args).onHA()}
+		c.mu.Lock()
+		c.aliasLocked(scope, string(q.Args), al)
+		c.mu.Unlock()
+	}
+	if al.onHA {
+		c.noticeDrop(Deps{AnyState: true})
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.getLocked(al.key, now)
+	if e == nil || (q.Control.HasMaxAge && now.Sub(e.stored) > q.Control.MaxAge) {
+		return Answer{}, false // Do counts the miss
+	}
+	c.store.touch(e)
+	c.stats.hits++
+	c.m.hits[LevelL1].Inc()
+	return Answer{Raw: e.raw, Cached: true, Level: LevelL1, Expires: e.expires, Age: now.Sub(e.stored)}, true
+}
+
+// aliasScope and alias remember, per tool and profile, the key that raw
+// arguments canonicalise to.
+type aliasScope struct{ tool, profile string }
+
+type alias struct {
+	key  string
+	onHA bool // the answer depends on Home Assistant
+}
+
+// aliasLocked remembers an alias; past Config.MaxSize of them it forgets
+// them all (they are only a shortcut).
+func (c *Cache) aliasLocked(scope aliasScope, raw string, al alias) {
+	if c.nAliases >= c.cfg.MaxSize {
+		clear(c.aliases)
+		c.nAliases = 0
+	}
+	m := c.aliases[scope]
+	if m == nil {
+		m = map[string]alias{}
+		c.aliases[scope] = m
+	}
+	if _, ok := m[raw]; !ok {
+		c.nAliases++
+	}
+	m[raw] = al
+}
+
+// noticeDrop pauses at once when a read that depends on Home Assistant
+// finds Config.Connected false, rather than at Run's next poll: a drop
+// the bridge knows of flushes before any answer is given.
+func (c *Cache) noticeDrop(deps Deps) {
+	if c.cfg.Connected == nil || !deps.onHA() || c.cfg.Connected() {
+		return
+	}
+	c.mu.Lock()
+	paused := c.paused
+	c.mu.Unlock()
+	if !paused {
+		c.Pause()
+	}
 }
 
 // fill joins the key's flight or runs a new one. retry means the flight

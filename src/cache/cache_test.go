@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -314,5 +316,41 @@ func TestConfigValidate(t *testing.T) {
 		if got := err == nil; got != tt.ok {
 			t.Errorf("%s: New error = %v; want ok %v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// TestPeek: Peek answers from L1 only, for any spelling of the arguments,
+// never fills, and honours no-cache and a dropped connection.
+func TestPeek(t *testing.T) {
+	var up atomic.Bool
+	up.Store(true)
+	c := newCache(t, cache.Config{MaxSize: 4, Connected: up.Load, Settle: -1})
+	f := &counter{}
+	read := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+	if _, ok := c.Peek(read); ok {
+		t.Fatal("Peek answered an empty cache")
+	}
+	want := do(t, c, read, f.fill)
+	for i := range 20 { // more spellings than MaxSize: the shortcut stays bounded and right
+		spelled := q("get_entity_state", fmt.Sprintf(`{ "entity_id" : "light.kitchen" %s}`, strings.Repeat(" ", i)))
+		a, ok := c.Peek(spelled)
+		if !ok || !a.Cached || string(a.Raw) != string(want.Raw) {
+			t.Fatalf("Peek(%s) = %s, %v; want the cached answer", spelled.Args, a.Raw, ok)
+		}
+	}
+	if _, ok := c.Peek(q("get_entity_state", `{"entity_id":"light.hall"}`)); ok {
+		t.Error("Peek answered other arguments")
+	}
+	noCache := read
+	noCache.Control = cache.Control{NoCache: true}
+	if _, ok := c.Peek(noCache); ok {
+		t.Error("Peek answered a no-cache read")
+	}
+	up.Store(false)
+	if _, ok := c.Peek(read); ok || !c.Paused() {
+		t.Error("Peek answered after the connection dropped")
+	}
+	if f.n.Load() != 1 {
+		t.Errorf("%d fills; Peek must never fill", f.n.Load())
 	}
 }

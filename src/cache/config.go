@@ -91,16 +91,18 @@ type Policy struct {
 // list_areas 1h (flushed by service and registry events), get_history and
 // list_automations 60s. Tools not listed (call_service and every other
 // write, render_template) are never cached. Config.Policies entries replace
-// these entries whole.
+// these entries whole. With Redis, the answers about states (entities,
+// history, automations) are shared between instances (LevelL2); the tool
+// list, services and areas, cheap to fill and rarely read, stay in each.
 func DefaultPolicies() map[string]Policy {
 	return map[string]Policy{
 		ToolsList:           {TTL: time.Hour, Level: LevelL1},
-		"get_entities":      {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_entity_state":  {TTL: 10 * time.Second, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_entities":      {TTL: time.Minute, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
+		"get_entity_state":  {TTL: 10 * time.Second, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
 		"get_services":      {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrMinimal},
 		"list_areas":        {TTL: time.Hour, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
-		"get_history":       {TTL: time.Minute, Level: LevelL1},
-		"list_automations":  {TTL: time.Minute, Level: LevelL1, Fallback: FallbackCachedOrEmpty},
+		"get_history":       {TTL: time.Minute, Level: LevelL2},
+		"list_automations":  {TTL: time.Minute, Level: LevelL2, Fallback: FallbackCachedOrEmpty},
 		"call_service":      {Fallback: FallbackFailFast},
 		"toggle_automation": {Fallback: FallbackFailFast},
 		"create_automation": {Fallback: FallbackFailFast},
@@ -158,10 +160,14 @@ type Config struct {
 	Settle time.Duration
 
 	// Connected, if set, reports whether the bridge's own event
-	// subscription's connection is up (hass.Client.Status().Connected).
-	// Run polls it every ConnectedInterval (if zero, 1s) and calls Pause
-	// when it goes down; the Missed event that hass delivers once it has
-	// re-subscribed resumes caching.
+	// subscription is up and has resynchronised (hass.Client's connection
+	// is up and its Missed event for that connection was delivered). Run
+	// polls it every ConnectedInterval (if zero, 1s) and calls Pause when
+	// it goes down, and so does every read that depends on Home Assistant,
+	// so that no answer is served from before a drop the bridge already
+	// knows of; the Missed event that hass delivers once it has
+	// re-subscribed resumes caching. It is called on every such read: it
+	// must be cheap.
 	Connected         func() bool
 	ConnectedInterval time.Duration
 

@@ -89,12 +89,28 @@ func (c *Cache) stateChanged(ev Event) {
 	if d.NewState != nil && !d.NewState.LastUpdated.IsZero() {
 		m.ha = d.NewState.LastUpdated
 	}
+	ch := change{id: id, old: d.OldState.snapshot(), new: d.NewState.snapshot()}
 	c.mu.Lock()
 	if err != nil || id == "" {
 		c.statesLocked(m, inv)
 	} else {
-		c.entityLocked(change{id: id, old: d.OldState.snapshot(), new: d.NewState.snapshot()}, m, inv)
+		c.entityLocked(ch, m, inv)
 	}
 	c.mu.Unlock()
-	c.done(context.Background(), inv)
+	ctx := context.Background()
+	c.done(ctx, inv)
+	if c.l2 == nil {
+		return
+	}
+	// Another instance may see this event later than this one (its own
+	// connection lags): tell it now.
+	if err != nil || id == "" {
+		c.publish(ctx, message{Kind: msgStates})
+	} else {
+		msg := message{Kind: msgChange, IDs: []string{id}, Old: ch.old, New: ch.new}
+		if !m.ha.IsZero() {
+			msg.HA = m.ha.UnixNano()
+		}
+		c.publish(ctx, msg)
+	}
 }

@@ -357,3 +357,34 @@ func FuzzOnEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestReadNoticesDrop: a read that finds the connection down pauses and
+// flushes at once, without waiting for Run's poll (Run is not running).
+func TestReadNoticesDrop(t *testing.T) {
+	var up atomic.Bool
+	up.Store(true)
+	c := newCache(t, cache.Config{Connected: up.Load, Settle: -1})
+	f := &counter{}
+	read, tools := q("get_entity_state", `{"entity_id":"light.kitchen"}`), cache.Query{Tool: cache.ToolsList}
+	do(t, c, read, f.fill)
+	do(t, c, tools, f.fill)
+	if _, ok := c.Get(t.Context(), read); !ok {
+		t.Fatal("not cached while connected")
+	}
+	up.Store(false)
+	if _, ok := c.Get(t.Context(), tools); !ok || c.Paused() {
+		t.Errorf("tools/list: cached %v, paused %v; want cached, not paused (it does not depend on Home Assistant)", ok, c.Paused())
+	}
+	if _, ok := c.Get(t.Context(), read); ok || !c.Paused() {
+		t.Errorf("after the drop: cached %v, paused %v; want a miss and paused", ok, c.Paused())
+	}
+	up.Store(true)
+	if a := do(t, c, read, f.fill); a.Cached || a.Stored {
+		t.Errorf("before the Missed event: cached %v, stored %v; want neither", a.Cached, a.Stored)
+	}
+	c.OnEvent(cache.Event{Type: "state_changed", Missed: true})
+	do(t, c, read, f.fill)
+	if a := do(t, c, read, f.fill); !a.Cached {
+		t.Error("caching did not resume after the Missed event")
+	}
+}

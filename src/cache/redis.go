@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,14 +160,18 @@ const (
 	msgStates   = "states"   // any state may have changed
 	msgTag      = "tag"      // Tag changed
 	msgFlush    = "flush"    // everything
+	msgChange   = "change"   // a state_changed this instance saw: IDs[0], Old, New at HA
 )
 
 // message is an invalidation sent to the other instances.
 type message struct {
-	Origin string   `json:"o"`
-	Kind   string   `json:"k"`
-	IDs    []string `json:"ids,omitempty"`
-	Tag    Tag      `json:"tag,omitempty"`
+	Origin string    `json:"o"`
+	Kind   string    `json:"k"`
+	IDs    []string  `json:"ids,omitempty"`
+	Tag    Tag       `json:"tag,omitempty"`
+	Old    *Snapshot `json:"old,omitempty"` // msgChange: the entity before (nil: added)
+	New    *Snapshot `json:"new,omitempty"` // and after (nil: removed)
+	HA     int64     `json:"ha,omitempty"`  // msgChange: the event's Home Assistant time, ns
 }
 
 func (l *l2) publish(ctx context.Context, msg message) {
@@ -252,5 +257,19 @@ func (c *Cache) applyRemote(m message) {
 		c.invalidateTag(ctx, m.Tag, CauseRemote)
 	case msgFlush:
 		c.flush(ctx, CauseRemote)
+	case msgChange:
+		if len(m.IDs) != 1 {
+			return
+		}
+		// As if this instance had seen the event: the same entries go, and
+		// its watermark refuses answers older than the event.
+		inv := &invalidation{cause: CauseRemote}
+		mk := mark{local: time.Now()}
+		if m.HA != 0 {
+			mk.ha = time.Unix(0, m.HA)
+		}
+		c.mu.Lock()
+		c.entityLocked(change{id: strings.ToLower(m.IDs[0]), old: m.Old, new: m.New}, mk, inv)
+		c.mu.Unlock()
 	}
 }

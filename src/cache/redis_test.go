@@ -3,6 +3,8 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -254,5 +256,37 @@ func TestRedisDownDegradesAndRecovers(t *testing.T) {
 	})
 	if n := a.log.count("redis is back"); n < 1 {
 		t.Errorf("recovery not logged")
+	}
+}
+
+// TestRedisStateChangeReachesOthers: a state_changed that one instance saw
+// reaches the others before (or without) their own subscription's copy:
+// their entries that it changes go, their lists it does not touch stay,
+// and their watermark refuses an answer older than the event.
+func TestRedisStateChangeReachesOthers(t *testing.T) {
+	srv := startRedis(t)
+	in := l2Instances(t, srv, 2)
+	a, b := in[0], in[1]
+	f := &counter{}
+	lightsOn, switches := q("get_entities", `{"domain":"light","state":"on"}`), q("get_entities", `{"domain":"switch"}`)
+	state := q("get_entity_state", `{"entity_id":"light.kitchen"}`)
+	for _, query := range []cache.Query{lightsOn, switches, state} {
+		do(t, b, query, f.fill)
+	}
+	at := time.Now().Add(-time.Second).UTC()
+	a.OnEvent(stateEvent("light.kitchen", "off", "on", at))
+	waitFor(t, 5*time.Second, "B to drop what the change reaches", func() bool {
+		_, on := b.Get(t.Context(), lightsOn)
+		_, st := b.Get(t.Context(), state)
+		return !on && !st
+	})
+	if _, ok := b.Get(t.Context(), switches); !ok {
+		t.Error("B dropped a list the change does not reach")
+	}
+	behind := func(context.Context) (json.RawMessage, error) {
+		return result(map[string]any{"entity_id": "light.kitchen", "state": "off", "last_updated": at.Add(-time.Millisecond)}), nil
+	}
+	if _, err := b.Do(t.Context(), state, behind); !errors.Is(err, cache.ErrViewBehind) {
+		t.Errorf("B took an answer older than A's event: %v; want ErrViewBehind", err)
 	}
 }

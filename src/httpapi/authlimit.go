@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -39,6 +40,9 @@ type authFailures struct {
 
 	mu     sync.Mutex // guards byAddr
 	byAddr map[string]failureWindow
+	// tracked is len(byAddr), read without the lock: with no failure on
+	// record, every request passes without taking it.
+	tracked atomic.Int64
 }
 
 // failureWindow counts one address's failures since start.
@@ -54,6 +58,9 @@ func newAuthFailures(max int, window time.Duration, log zerolog.Logger) *authFai
 // blocked answers 429 and reports true when c's address used up its
 // failures in the current window.
 func (a *authFailures) blocked(c *gin.Context) bool {
+	if a.tracked.Load() == 0 {
+		return false
+	}
 	now := time.Now()
 	a.mu.Lock()
 	w, ok := a.byAddr[clientKey(c.Request.RemoteAddr)]
@@ -99,6 +106,7 @@ func (a *authFailures) count(key string, now time.Time) failureWindow {
 	}
 	w.n++
 	a.byAddr[key] = w
+	a.tracked.Store(int64(len(a.byAddr)))
 	return w
 }
 
@@ -111,10 +119,11 @@ func (a *authFailures) evictLocked(now time.Time) {
 	}
 	for k := range a.byAddr {
 		if len(a.byAddr) < maxAuthFailureAddrs {
-			return
+			break
 		}
 		delete(a.byAddr, k)
 	}
+	a.tracked.Store(int64(len(a.byAddr)))
 }
 
 func (a *authFailures) refuse(c *gin.Context, wait time.Duration) {

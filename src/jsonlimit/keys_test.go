@@ -22,6 +22,11 @@ func TestCheckKeys(t *testing.T) {
 		{`{"Name":1,"name":2}`, false}, // differently cased keys are distinct JSON keys
 		{`{"a":1,`, false},             // syntax is the decoder's to report
 		{`"a"`, false},
+		{`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k3":0}`, true}, // past the listed keys
+		{`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18}`, false},
+		{"{\"\xff\":1,\"\xfe\":2}", true}, // both decode to U+FFFD, as encoding/json reads them
+		{`{"a\"b":1,"a\u0022b":2}`, true},
+		{`{"x":"}","y":"{","x\\":1}`, false},
 	} {
 		err := CheckKeys([]byte(tc.in))
 		if got := errors.Is(err, ErrDuplicateKey); got != tc.dup {

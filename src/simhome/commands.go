@@ -80,6 +80,7 @@ func (c *conn) handle(raw any) {
 	if problem := validateFields(m, h.schema); problem != "" {
 		c.enqueue(errorMessage(id, errInvalidFormat, problem, nil))
 	} else {
+		c.s.count(typ)
 		h.fn(c, command{id: id, typ: typ, m: m})
 	}
 	c.lastID = id

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"sync/atomic"
 )
 
 // SetState writes a state from outside, like a device reporting: it fires
@@ -186,4 +187,26 @@ func (w *world) componentsLocked() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Served returns how many requests of one kind Home Assistant has answered
+// (after authentication): a WebSocket command by its type ("get_states",
+// "call_service") or a REST request by its route as registered
+// ("GET /api/history/period/{start...}"). Tests use it to show what a
+// cache spares Home Assistant.
+func (s *Server) Served(kind string) int64 {
+	if n, ok := s.served.Load(kind); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// count records one request of kind; kinds are the fixed routes and
+// command types, so the map stays small.
+func (s *Server) count(kind string) {
+	n, ok := s.served.Load(kind)
+	if !ok {
+		n, _ = s.served.LoadOrStore(kind, new(atomic.Int64))
+	}
+	n.(*atomic.Int64).Add(1)
 }

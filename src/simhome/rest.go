@@ -56,6 +56,7 @@ func (s *Server) rest(h http.HandlerFunc) http.Handler {
 			writeText(w, http.StatusUnauthorized, "401: Unauthorized")
 			return
 		}
+		s.count(r.Pattern)
 		h(w, r)
 	})
 }

@@ -56,6 +56,7 @@ type Server struct {
 	handler http.Handler
 
 	supervisorRequests atomic.Int64 // requests through /core/ (supervisor.go)
+	served             sync.Map     // request kind -> *atomic.Int64 (Served); kinds are routes and command types
 	discoveryMu        sync.Mutex
 	discovery          []DiscoveryMessage // (supervisor.go)
 	discoveryServices  []string           // nil: every service is allowed

@@ -22,6 +22,11 @@ type home struct {
 	floors   map[string]*regFloor
 	loc      *time.Location
 	loadedAt time.Time
+	// view is how current h is, in Home Assistant's time: the newest
+	// last_updated it loaded or time_fired it applied. Answers carry it
+	// (ViewTimeMeta) so that the bridge's cache can tell an answer of a
+	// connection that lags its own event stream.
+	view time.Time
 }
 
 // entry is one state with what searches need precomputed. Every MCP
@@ -149,6 +154,9 @@ func loadHome(ctx context.Context, ha HomeAssistant, now time.Time) (*home, erro
 			h.ids = append(h.ids, st.EntityID)
 		}
 		h.states[st.EntityID] = newEntry(st)
+		if st.LastUpdated.After(h.view) {
+			h.view = st.LastUpdated
+		}
 	}
 	slices.Sort(h.ids)
 	if err := h.loadRegistries(ctx, ha); err != nil {
@@ -211,15 +219,21 @@ func byKey[T any](items []*T, key func(*T) string) map[string]*T {
 	return m
 }
 
-// apply records one state_changed event. A state older than the one held
-// (an event queued while a snapshot was read) is ignored.
-func (h *home) apply(data json.RawMessage) error {
+// apply records one state_changed event, fired at fired. A state older
+// than the one held (an event queued while a snapshot was read) is ignored.
+func (h *home) apply(data json.RawMessage, fired time.Time) error {
 	var ch struct {
 		EntityID string        `json:"entity_id"`
 		NewState *compactState `json:"new_state"`
 	}
 	if err := json.Unmarshal(data, &ch); err != nil {
 		return fmt.Errorf("decoding state_changed: %w", err)
+	}
+	if fired.After(h.view) {
+		h.view = fired
+	}
+	if ch.NewState != nil && ch.NewState.LastUpdated.After(h.view) {
+		h.view = ch.NewState.LastUpdated
 	}
 	id := ch.EntityID
 	i, found := slices.BinarySearch(h.ids, id)

@@ -79,6 +79,7 @@ func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 				}
 				ix.mu.RLock()
 				defer ix.mu.RUnlock()
+				noteView(ctx, ix.h)
 				return fn(ix.h)
 			case <-ctx.Done():
 				return fmt.Errorf("waiting for the state index: %w", ctx.Err())
@@ -92,6 +93,7 @@ func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 	if err != nil {
 		return err
 	}
+	noteView(ctx, h)
 	return fn(h)
 }
 
@@ -105,6 +107,44 @@ func (ix *index) warm(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return ix.view(ctx, func(*home) error { return nil })
+}
+
+// ViewTimeMeta is the _meta key of an answer that says how current the
+// home it was read from is: the bridge's cache (cache.ViewTimeMeta, the
+// same key) neither keeps nor serves an answer older than an event it has
+// already seen, and asks again.
+const ViewTimeMeta = "io.github.mcp-bridge/view_time"
+
+// viewNote records, for one tool call, how current the homes it read were:
+// the oldest view among them (zero until one is read).
+type viewNote struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+type viewKey struct{}
+
+func withViewNote(ctx context.Context) (context.Context, *viewNote) {
+	n := &viewNote{}
+	return context.WithValue(ctx, viewKey{}, n), n
+}
+
+func noteView(ctx context.Context, h *home) {
+	n, _ := ctx.Value(viewKey{}).(*viewNote)
+	if n == nil || h.view.IsZero() {
+		return
+	}
+	n.mu.Lock()
+	if n.at.IsZero() || h.view.Before(n.at) {
+		n.at = h.view
+	}
+	n.mu.Unlock()
+}
+
+func (n *viewNote) time() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.at
 }
 
 // Run subscribes to state and registry changes and serves view's sync
@@ -209,7 +249,7 @@ func (ix *index) onState(ev hass.Event) {
 		return // the next sync reloads everything
 	}
 	ix.mu.Lock()
-	err := ix.h.apply(ev.Data)
+	err := ix.h.apply(ev.Data, ev.TimeFired)
 	ix.mu.Unlock()
 	if err != nil {
 		ix.log.Warn().Err(err).Msg("reloading states after an undecodable event")

@@ -172,11 +172,16 @@ func handler[In, Out any](t *Tools, d tool[In, Out]) mcp.ToolHandler {
 		if err := t.ready(ctx); err != nil {
 			return errorResult(t.describe(err)), nil
 		}
+		ctx, view := withViewNote(ctx)
 		out, err := d.run(ctx, &in)
 		if err != nil {
 			return errorResult(t.describe(err)), nil
 		}
-		return t.result(d.name, out, d.text(out)), nil
+		res = t.result(d.name, out, d.text(out))
+		if at := view.time(); !at.IsZero() && !res.IsError {
+			res.Meta = mcp.Meta{ViewTimeMeta: at.UTC().Format(time.RFC3339Nano)}
+		}
+		return res, nil
 	}
 }
 

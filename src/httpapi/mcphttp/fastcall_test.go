@@ -227,3 +227,26 @@ func TestFastPathKeepsSessionAlive(t *testing.T) {
 		t.Errorf("a call on a timed-out session: %d %s; want 404", got.status, got.msg)
 	}
 }
+
+// TestFastPathManySessions serves every session opened at once on the fast
+// path, each call with its own answer.
+func TestFastPathManySessions(t *testing.T) {
+	s := newStack(t, stackOptions{children: 1})
+	const n = 64
+	before := mcphttp.FastCalls(s.handler)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sid := initialize(t, s, "2025-11-25", nil)
+			note := "session-" + strconv.Itoa(i)
+			got, _ := postAnswer(t, s, sid, call("1", `{"name":"test_simple_text","arguments":{"note":"`+note+`"}}`), nil)
+			if got.status != http.StatusOK || !strings.Contains(got.msg, `"result"`) {
+				t.Errorf("session %d: %d %s", i, got.status, got.msg)
+			}
+		})
+	}
+	wg.Wait()
+	if got := mcphttp.FastCalls(s.handler) - before; got != n {
+		t.Errorf("fast path answered %d of %d calls on sessions opened at once", got, n)
+	}
+}

@@ -218,6 +218,7 @@ func (h *Handler) register(id, principal string) {
 	h.mu.Lock()
 	server := h.server
 	h.mu.Unlock()
+	seen := h.sessions.count()
 	live := map[string]bool{}
 	var found *mcp.ServerSession
 	for ss := range server.Sessions() {
@@ -228,7 +229,7 @@ func (h *Handler) register(id, principal string) {
 		}
 	}
 	if found != nil && found.InitializeParams() != nil { // else the SDK closed it
-		h.sessions.add(found, principal, live)
+		h.sessions.add(found, principal, seen, live)
 	}
 }
 

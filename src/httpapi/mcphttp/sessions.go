@@ -23,14 +23,16 @@ import (
 type sessionTable struct {
 	timeout time.Duration // idle time after which a session is closed
 
-	mu   sync.Mutex // guards byID
+	mu   sync.Mutex // guards byID, adds
 	byID map[string]*session
+	adds uint64 // sessions added so far
 }
 
 // session is one Streamable HTTP session of the table.
 type session struct {
 	ss    *mcp.ServerSession
 	owner string // the principal that opened it; the SDK refuses others
+	added uint64 // sessionTable.adds before it was added
 	// plain: the client cannot answer a child's requests and does not
 	// speak the 2026-07-28 era, so no call of it needs the SDK's session.
 	plain bool
@@ -48,17 +50,29 @@ func (t *sessionTable) get(id string) *session {
 	return t.byID[id]
 }
 
+// count returns the number of sessions added so far; call it before
+// taking the SDK's sessions for add.
+func (t *sessionTable) count() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.adds
+}
+
 // add records the session ss, just initialized by owner, and forgets the
-// recorded sessions missing from live (the SDK's sessions now): they were
-// closed by the SDK.
-func (t *sessionTable) add(ss *mcp.ServerSession, owner string, live map[string]bool) {
+// sessions recorded before count returned seen that are missing from live
+// (the SDK's sessions, taken after count): the SDK closed them. Sessions
+// added since may be missing from live only because they were opened
+// after it was taken.
+func (t *sessionTable) add(ss *mcp.ServerSession, owner string, seen uint64, live map[string]bool) {
 	p := ss.InitializeParams()
 	s := &session{ss: ss, owner: owner, plain: p != nil && !answersRequests(ss) && !modern(ss)}
 	id := ss.ID()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	s.added = t.adds
+	t.adds++
 	for old, e := range t.byID {
-		if !live[old] {
+		if e.added < seen && !live[old] {
 			e.stop()
 			delete(t.byID, old)
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 )
 
 // The fast path. The SDK serves a tools/call by handing it from the HTTP
@@ -67,8 +69,20 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request) bool {
 	defer s.end(h.sessions.timeout)
 	h.fastCalls.Add(1)
 
+	data := h.answer(ctx, s.ss, id, br)
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+	return true
+}
+
+// answer runs the call br of the session ss and returns the JSON-RPC
+// answer to id, encoded as the SDK encodes it.
+func (h *Handler) answer(ctx context.Context, ss *mcp.ServerSession, id jsonrpc.ID, br bridge.Request) []byte {
 	resp := &jsonrpc.Response{ID: id}
-	res, err := h.runTool(ctx, s.ss, br)
+	res, err := h.runTool(ctx, ss, br)
 	if err == nil {
 		resp.Result, err = marshalResult(res)
 	}
@@ -80,12 +94,7 @@ func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request) bool {
 		h.log.Warn().Err(err).Msg("encoding a tools/call answer")
 		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: rpcError(err)})
 	}
-	hd := w.Header()
-	hd.Set("Cache-Control", "no-cache, no-transform")
-	hd.Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data)
-	return true
+	return data
 }
 
 // marshalResult encodes a result as the SDK's JSON-RPC layer does: like
@@ -246,13 +255,21 @@ func callID(raw json.RawMessage) (jsonrpc.ID, bool) {
 // cancelFast cancels the fast path's call that a notifications/cancelled
 // in r names. The SDK gets the notification too, and ignores it.
 func (h *Handler) cancelFast(r *http.Request) {
-	body, ok := r.Body.(*bodyReader)
-	if !ok || r.Method != http.MethodPost || !bytes.Contains(body.data, []byte(`"notifications/cancelled"`)) {
-		return
-	}
 	s := h.sessions.get(r.Header.Get("Mcp-Session-Id"))
 	if s == nil || !s.servedBy(h.cfg.Identity(r)) {
 		return
+	}
+	if id, ok := cancelledID(r); ok {
+		s.cancelCall(id)
+	}
+}
+
+// cancelledID returns the request id that r's notifications/cancelled
+// names, if r posts one.
+func cancelledID(r *http.Request) (jsonrpc.ID, bool) {
+	body, ok := r.Body.(*bodyReader)
+	if !ok || r.Method != http.MethodPost || !bytes.Contains(body.data, []byte(`"notifications/cancelled"`)) {
+		return jsonrpc.ID{}, false
 	}
 	var n struct {
 		Method string `json:"method"`
@@ -261,9 +278,7 @@ func (h *Handler) cancelFast(r *http.Request) {
 		} `json:"params"`
 	}
 	if json.Unmarshal(body.data, &n) != nil || n.Method != "notifications/cancelled" {
-		return
+		return jsonrpc.ID{}, false
 	}
-	if id, ok := callID(n.Params.RequestID); ok {
-		s.cancelCall(id)
-	}
+	return callID(n.Params.RequestID)
 }

@@ -111,7 +111,7 @@ type Handler struct {
 	server     *mcp.Server
 	streamable http.Handler // sessions: protocol versions up to 2025-11-25
 	stateless  http.Handler // the 2026-07-28 era
-	sse        http.Handler
+	sse        *sseHandler
 	stopListen func()
 
 	subs      subscriptions
@@ -244,7 +244,7 @@ func (h *Handler) SSE() http.Handler {
 		if p := r.Header.Get("X-Ingress-Path"); h.cfg.IngressPath && validPrefix(p) {
 			r.URL.Path = p + r.URL.Path // the SDK announces the endpoint relative to it
 		}
-		h.sse.ServeHTTP(w, r)
+		h.sse.serve(w, r, h.cfg.Identity(r), h.fastSSE)
 	})
 }
 
@@ -316,9 +316,7 @@ func (h *Handler) ready(ctx context.Context) error {
 		// 2026-07-28 specification requires.
 		PropagateRequestCancellation: true,
 	})
-	h.sse = &sseByOwner{newHandler: func() http.Handler { // sessions kept apart by owner
-		return mcp.NewSSEHandler(getServer, &mcp.SSEOptions{MaxRequestBodyBytes: h.cfg.MaxBodyBytes})
-	}}
+	h.sse = &sseHandler{server: server, maxBody: h.cfg.MaxBodyBytes}
 	h.stopListen = h.cfg.Core.Listen(h.notify)
 	return nil
 }

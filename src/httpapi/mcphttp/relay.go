@@ -146,7 +146,11 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 // which only the SDK's path has.
 func (h *Handler) loggingSet(req mcp.Request) {
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
-		if s := h.sessions.get(ss.ID()); s != nil {
+		s := h.sessions.get(ss.ID())
+		if s == nil {
+			s = h.sse.bySession(ss) // HTTP+SSE sessions have no id
+		}
+		if s != nil {
 			s.setLogging()
 		}
 	}

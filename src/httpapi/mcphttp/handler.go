@@ -263,13 +263,15 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Close stops listening to the bridge's notifications, tells the children
-// waiting for a client's input that none will come, and waits for the calls
+// Close stops listening to the bridge's notifications and timing sessions
+// out, tells the children waiting for a client's input that none will
+// come, and waits for the calls
 // still running detached. Call it when the server stops accepting requests,
 // while the bridge still runs.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.closing) })
 	defer h.events.finish()
+	h.sessions.stopTimers()
 	h.mu.Lock()
 	if h.stopListen != nil {
 		h.stopListen()

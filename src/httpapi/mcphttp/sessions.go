@@ -99,6 +99,15 @@ func (t *sessionTable) remove(id string, s *session) {
 	s.stop()
 }
 
+// stopTimers stops every session's idle timer, when the handler closes.
+func (t *sessionTable) stopTimers() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.byID {
+		s.stop()
+	}
+}
+
 // servedBy reports whether the SDK serves principal's requests to the
 // session: its owner's, or anyone's if it was opened anonymously.
 func (s *session) servedBy(principal string) bool {

@@ -19,6 +19,17 @@
 // request is about, so a call from a client that can answer child requests
 // runs alone on its child (mcpconn.Handlers.Exclusive).
 //
+// # The fast path
+//
+// A plain tools/call (no progress token) on a session whose client takes no
+// requests from children and set no log level is answered on the HTTP
+// request's goroutine, without the SDK's session goroutine: as one JSON
+// body on Streamable HTTP, as a message event on the HTTP+SSE session's
+// stream, with the same JSON-RPC message the SDK would send (fastcall.go,
+// sse.go). Everything else goes through the SDK. So that such calls count
+// as a session's activity, the handler times Streamable HTTP sessions out
+// itself (sessions.go).
+//
 // Notifications about every client (tools, prompts and resources
 // list_changed, resources/updated) come up from the pool through
 // bridge.Listen and go to every session, or to the sessions subscribed to

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -110,7 +111,7 @@ type Handler struct {
 	server     *mcp.Server
 	streamable http.Handler // sessions: protocol versions up to 2025-11-25
 	stateless  http.Handler // the 2026-07-28 era
-	sse        http.Handler
+	sse        *sseHandler
 	stopListen func()
 
 	subs      subscriptions
@@ -122,6 +123,10 @@ type Handler struct {
 	events    *notifyQueue // notifications for every client, off the children's readers
 
 	withPrincipal func(http.Handler) http.Handler // see identify
+
+	sessions  sessionTable // Streamable HTTP sessions, for the fast path
+	fastOn    atomic.Bool  // the fast path serves the calls it can (fastcall.go)
+	fastCalls atomic.Int64 // calls the fast path answered
 }
 
 // New builds a Handler. The MCP server behind it is made on the first
@@ -145,6 +150,8 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), events: newNotifyQueue(eventQueueSize)}
 	h.withPrincipal = h.principalMiddleware()
+	h.sessions.timeout = cfg.SessionTimeout
+	h.fastOn.Store(true)
 	return h, nil
 }
 
@@ -169,8 +176,61 @@ func (h *Handler) Streamable() http.Handler {
 			h.stateless.ServeHTTP(w, r)
 			return
 		}
-		h.streamable.ServeHTTP(w, r)
+		if h.fastCall(w, r) {
+			return
+		}
+		h.serveSession(w, r)
 	})
+}
+
+// serveSession has the SDK serve a request of the session era, and keeps
+// the handler's session table (sessions.go) in step: a new session, its
+// idle timer, its end on DELETE, and the fast path's calls that a
+// notifications/cancelled names.
+func (h *Handler) serveSession(w http.ResponseWriter, r *http.Request) {
+	sid := r.Header.Get("Mcp-Session-Id")
+	principal := h.cfg.Identity(r)
+	var s *session
+	if sid != "" {
+		if s = h.sessions.get(sid); s != nil && !s.servedBy(principal) {
+			s = nil // the SDK refuses the request
+		}
+	}
+	switch {
+	case r.Method == http.MethodPost && s != nil:
+		h.cancelFast(r)
+		s.start()
+		defer s.end(h.sessions.timeout)
+	case r.Method == http.MethodDelete && s != nil:
+		defer h.sessions.remove(sid, s) // the SDK closes it
+	}
+	h.streamable.ServeHTTP(w, r)
+	if r.Method == http.MethodPost && sid == "" {
+		if id := w.Header().Get("Mcp-Session-Id"); id != "" {
+			h.register(id, principal)
+		}
+	}
+}
+
+// register adds the session id, just opened by principal, to the session
+// table.
+func (h *Handler) register(id, principal string) {
+	h.mu.Lock()
+	server := h.server
+	h.mu.Unlock()
+	seen := h.sessions.count()
+	live := map[string]bool{}
+	var found *mcp.ServerSession
+	for ss := range server.Sessions() {
+		sid := ss.ID()
+		live[sid] = true
+		if sid == id {
+			found = ss
+		}
+	}
+	if found != nil && found.InitializeParams() != nil { // else the SDK closed it
+		h.sessions.add(found, principal, seen, live)
+	}
 }
 
 // SSE returns the HTTP+SSE handler, for /sse: GET opens the event stream,
@@ -184,7 +244,7 @@ func (h *Handler) SSE() http.Handler {
 		if p := r.Header.Get("X-Ingress-Path"); h.cfg.IngressPath && validPrefix(p) {
 			r.URL.Path = p + r.URL.Path // the SDK announces the endpoint relative to it
 		}
-		h.sse.ServeHTTP(w, r)
+		h.sse.serve(w, r, h.cfg.Identity(r), h.fastSSE)
 	})
 }
 
@@ -203,13 +263,15 @@ func validPrefix(p string) bool {
 	return true
 }
 
-// Close stops listening to the bridge's notifications, tells the children
-// waiting for a client's input that none will come, and waits for the calls
+// Close stops listening to the bridge's notifications and timing sessions
+// out, tells the children waiting for a client's input that none will
+// come, and waits for the calls
 // still running detached. Call it when the server stops accepting requests,
 // while the bridge still runs.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.closing) })
 	defer h.events.finish()
+	h.sessions.stopTimers()
 	h.mu.Lock()
 	if h.stopListen != nil {
 		h.stopListen()
@@ -243,7 +305,8 @@ func (h *Handler) ready(ctx context.Context) error {
 	}
 	getServer := func(*http.Request) *mcp.Server { return server }
 	h.streamable = mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
-		SessionTimeout:      h.cfg.SessionTimeout,
+		// The session table times sessions out (sessions.go): the SDK's
+		// timer would not see the fast path's calls.
 		MaxRequestBodyBytes: h.cfg.MaxBodyBytes,
 		Logger:              slog.New(slog.DiscardHandler),
 	})
@@ -255,9 +318,7 @@ func (h *Handler) ready(ctx context.Context) error {
 		// 2026-07-28 specification requires.
 		PropagateRequestCancellation: true,
 	})
-	h.sse = &sseByOwner{newHandler: func() http.Handler { // sessions kept apart by owner
-		return mcp.NewSSEHandler(getServer, &mcp.SSEOptions{MaxRequestBodyBytes: h.cfg.MaxBodyBytes})
-	}}
+	h.sse = &sseHandler{server: server, maxBody: h.cfg.MaxBodyBytes}
 	h.stopListen = h.cfg.Core.Listen(h.notify)
 	return nil
 }

@@ -1,11 +1,13 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -38,6 +40,8 @@ func (h *Handler) relay(next mcp.MethodHandler) mcp.MethodHandler {
 			return h.listTools(ctx, req)
 		case "tools/call":
 			return h.callTool(ctx, req)
+		case "logging/setLevel":
+			h.loggingSet(req)
 		}
 		if newResult, ok := forwarded[method]; ok {
 			return h.forward(ctx, method, req, newResult())
@@ -107,27 +111,11 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
 	}
 	ss, _ := req.GetSession().(*mcp.ServerSession)
-	br := bridge.Request{Tool: p.Name, Arguments: p.Arguments, SessionID: sessionID(ss), Client: principal(req),
-		ClientName: clientName(ss)}
-	if len(p.Meta) > 0 {
-		br.Meta, _ = json.Marshal(p.Meta)
-		control, err := cacheControl(p.Meta)
-		if err != nil {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
-		}
-		br.CacheControl = control
-	}
-	call := func(ctx context.Context) (json.RawMessage, error) {
-		res, err := h.cfg.Core.Call(ctx, br)
-		if err != nil {
-			return nil, err
-		}
-		// The bridge's facts (cached, cache_expires, queue wait, ...) go
-		// in the result's _meta, as on the REST API.
-		return bridge.WithMeta(res.Raw, res.Meta)
+	br, err := toolRequest(p.Name, p.Arguments, p.Meta, ss, principal(req))
+	if err != nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
 	var raw json.RawMessage
-	var err error
 	switch {
 	case modern(ss) && childsRound(p.RequestState, p.InputResponses):
 		// The answers to the child's own input_required: the child takes them.
@@ -135,22 +123,141 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		if br.InputResponses, err = json.Marshal(p.InputResponses); err != nil {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 		}
-		raw, err = h.roundTrip(ctx, ss, br.Client, "", nil, call)
+		raw, err = h.roundTrip(ctx, ss, br.Client, "", nil, h.bridgeCall(br))
 	case modern(ss):
-		raw, err = h.roundTrip(ctx, ss, br.Client, p.RequestState, p.InputResponses, call)
+		raw, err = h.roundTrip(ctx, ss, br.Client, p.RequestState, p.InputResponses, h.bridgeCall(br))
 	default:
-		rctx, finish := h.route(ctx, ss)
-		raw, err = call(rctx)
-		finish()
+		res, err := h.runTool(ctx, ss, br)
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
 	if err != nil {
 		return nil, rpcError(err)
+	}
+	res, err := decodeToolResult(raw)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// loggingSet notes that the client of req's session set a log level: the
+// child's log messages about its calls then go on each call's own stream,
+// which only the SDK's path has.
+func (h *Handler) loggingSet(req mcp.Request) {
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
+		s := h.sessions.get(ss.ID())
+		if s == nil {
+			s = h.sse.bySession(ss) // HTTP+SSE sessions have no id
+		}
+		if s != nil {
+			s.setLogging()
+		}
+	}
+}
+
+// toolRequest is the bridge's request for a tools/call of the session ss
+// by client; an error is the client's (invalid params).
+func toolRequest(name string, args json.RawMessage, meta mcp.Meta, ss *mcp.ServerSession, client string) (bridge.Request, error) {
+	br := bridge.Request{Tool: name, Arguments: args, SessionID: sessionID(ss), Client: client, ClientName: clientName(ss)}
+	if len(meta) > 0 {
+		br.Meta, _ = json.Marshal(meta)
+		control, err := cacheControl(meta)
+		if err != nil {
+			return br, err
+		}
+		br.CacheControl = control
+	}
+	return br, nil
+}
+
+// bridgeCall returns the bridge call of br, its result with the bridge's
+// facts (cached, cache_expires, queue wait, ...) in _meta, as on the REST
+// API.
+func (h *Handler) bridgeCall(br bridge.Request) func(context.Context) (json.RawMessage, error) {
+	return func(ctx context.Context) (json.RawMessage, error) {
+		res, err := h.cfg.Core.Call(ctx, br)
+		if err != nil {
+			return nil, err
+		}
+		return bridge.WithMeta(res.Raw, res.Meta)
+	}
+}
+
+// runTool runs a handshake-era tools/call of the session ss, with what the
+// child sends about it routed to the session (see route).
+func (h *Handler) runTool(ctx context.Context, ss *mcp.ServerSession, br bridge.Request) (*mcp.CallToolResult, error) {
+	rctx, finish := h.route(ctx, ss)
+	raw, err := h.bridgeCall(br)(rctx)
+	finish()
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return decodeToolResult(raw)
+}
+
+// decodeToolResult decodes a child's tools/call result into the SDK's
+// type, which the SDK encodes for the client.
+func decodeToolResult(raw json.RawMessage) (*mcp.CallToolResult, error) {
+	if out, ok := decodeTextResult(raw); ok {
+		return out, nil
 	}
 	out := new(mcp.CallToolResult)
 	if err := json.Unmarshal(raw, out); err != nil {
 		return nil, rpcError(fmt.Errorf("%w: decoding the child's tools/call result: %w", bridge.ErrBadResult, err))
 	}
 	return out, nil
+}
+
+// decodeTextResult decodes the common result, text content with optional
+// structuredContent, isError and _meta, into what the SDK's decoder makes
+// of it, with encoding/json: the SDK's decoder allocates a 32 KiB buffer
+// per call, which cost a tenth of a Streamable HTTP call's CPU. Anything
+// else, or anything the two decoders might read differently (other keys,
+// invalid UTF-8, escaped surrogates), reports false for the SDK's decoder.
+func decodeTextResult(raw json.RawMessage) (*mcp.CallToolResult, bool) {
+	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return nil, false
+	}
+	out := new(mcp.CallToolResult)
+	var items []map[string]json.RawMessage
+	for k, v := range m {
+		var err error
+		switch k {
+		case "content":
+			err = json.Unmarshal(v, &items)
+		case "structuredContent":
+			err = json.Unmarshal(v, &out.StructuredContent)
+		case "isError":
+			err = json.Unmarshal(v, &out.IsError)
+		case "_meta":
+			err = json.Unmarshal(v, &out.Meta)
+		default:
+			return nil, false
+		}
+		if err != nil {
+			return nil, false
+		}
+	}
+	out.Content = make([]mcp.Content, 0, len(items)) // as the SDK: never nil
+	for _, it := range items {
+		text, ok := it["text"]
+		if len(it) != 2 || !ok || string(it["type"]) != `"text"` {
+			return nil, false
+		}
+		c := new(mcp.TextContent)
+		if json.Unmarshal(text, &c.Text) != nil {
+			return nil, false
+		}
+		out.Content = append(out.Content, c)
+	}
+	return out, true
 }
 
 // forward relays a child's method through the bridge and decodes its

@@ -1,0 +1,284 @@
+package mcphttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+)
+
+// The fast path. The SDK serves a tools/call by handing it from the HTTP
+// request's goroutine to the session's, which runs the call and hands the
+// answer back through the request's event stream: two wake-ups and an event
+// stream per call, which cost Streamable HTTP 3-5x the REST API's CPU per
+// call. Most calls need none of it: a plain tools/call (no progress token)
+// on an existing session whose client takes no requests from children
+// (sampling, elicitation, roots) and set no log level has nothing to send
+// but its answer. The fast path answers those on the request's goroutine,
+// as one JSON body (the client accepts JSON, as the specification requires
+// of every client), with the same JSON-RPC message the SDK would send:
+// the same bridge call, result type and encoding. Everything else, and
+// anything the fast path is unsure of, goes to the SDK unchanged.
+//
+// The client closing the connection cancels a fast call, since no one could
+// read its answer; notifications/cancelled cancels it as it does the SDK's
+// calls. The 2026-07-28 era is not served here: its stateless requests need
+// the SDK's header and _meta validation and the bridge's input_required
+// rounds.
+
+// fastCall answers r if it is a call the fast path serves, and reports
+// whether it did.
+func (h *Handler) fastCall(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost || !h.fastOn.Load() || !plainPost(r) {
+		return false
+	}
+	body, ok := r.Body.(*bodyReader)
+	if !ok {
+		return false
+	}
+	s := h.sessions.get(r.Header.Get("Mcp-Session-Id"))
+	if s == nil || s.owner != h.cfg.Identity(r) || !s.fast() {
+		return false // the SDK answers, or refuses
+	}
+	id, p, ok := parseCall(body.data)
+	if !ok {
+		return false
+	}
+	br, err := toolRequest(p.Name, p.Arguments, p.Meta, s.ss, s.owner)
+	if err != nil {
+		return false // the SDK answers the same error with the request's id
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if !s.addCall(id, cancel) {
+		return false
+	}
+	defer s.endCall(id)
+	s.start()
+	defer s.end(h.sessions.timeout)
+	h.fastCalls.Add(1)
+
+	data := h.answer(ctx, s.ss, id, br)
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-cache, no-transform")
+	hd.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+	return true
+}
+
+// answer runs the call br of the session ss and returns the JSON-RPC
+// answer to id, encoded as the SDK encodes it.
+func (h *Handler) answer(ctx context.Context, ss *mcp.ServerSession, id jsonrpc.ID, br bridge.Request) []byte {
+	resp := &jsonrpc.Response{ID: id}
+	res, err := h.runTool(ctx, ss, br)
+	if err == nil {
+		resp.Result, err = marshalResult(res)
+	}
+	if err != nil {
+		resp.Error = rpcError(err)
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		h.log.Warn().Err(err).Msg("encoding a tools/call answer")
+		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: rpcError(err)})
+	}
+	return data
+}
+
+// marshalResult encodes a result as the SDK's JSON-RPC layer does: like
+// json.Marshal, without escaping HTML.
+func marshalResult(res *mcp.CallToolResult) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// sdkVersions lists the MCP-Protocol-Version values the SDK's session
+// handler accepts (go-sdk v1.8.0's supported versions before 2026-07-28).
+var sdkVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// plainPost reports whether r passes every check the SDK makes of a POST
+// to a session before it reads the message: JSON content, an Accept header
+// with JSON and event streams, a version it serves, no Last-Event-ID, a
+// loopback Host on a loopback connection.
+func plainPost(r *http.Request) bool {
+	hd := r.Header
+	if v := hd.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(sdkVersions, v) {
+		return false
+	}
+	if len(hd.Values("Last-Event-ID")) > 0 {
+		return false
+	}
+	if ct := hd.Get("Content-Type"); ct != "application/json" {
+		if base, _, err := mime.ParseMediaType(ct); err != nil || base != "application/json" {
+			return false
+		}
+	}
+	if jsonOK, streamOK := accepts(hd.Values("Accept")); !jsonOK || !streamOK {
+		return false
+	}
+	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && local != nil {
+		if loopback(local.String()) && !loopback(r.Host) {
+			return false
+		}
+	}
+	return true
+}
+
+// accepts reads an Accept header as the SDK does.
+func accepts(values []string) (jsonOK, streamOK bool) {
+	for _, value := range values {
+		for raw := range strings.SplitSeq(value, ",") {
+			base, _, _ := strings.Cut(strings.TrimSpace(raw), ";")
+			switch strings.ToLower(strings.TrimSpace(base)) {
+			case "application/json", "application/*":
+				jsonOK = true
+			case "text/event-stream", "text/*":
+				streamOK = true
+			case "*/*":
+				jsonOK, streamOK = true, true
+			}
+		}
+	}
+	return jsonOK, streamOK
+}
+
+// loopback reports whether addr (host, or host:port) is this machine, as
+// the SDK decides it.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.Trim(addr, "[]")
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// callParams is a tools/call's params as the fast path takes them.
+type callParams struct {
+	Name      string
+	Arguments json.RawMessage
+	Meta      mcp.Meta
+}
+
+// parseCall reads a POST body that is one JSON-RPC tools/call with
+// nothing in it but a name, arguments (an object) and a _meta without a
+// progress token or the 2026-07-28 era's keys. Anything else, or anything
+// the SDK would read otherwise, reports false. The body passed
+// jsonlimit.Check: no duplicate keys.
+func parseCall(data []byte) (id jsonrpc.ID, p callParams, ok bool) {
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(data, &msg) != nil || len(msg) != 4 ||
+		string(msg["jsonrpc"]) != `"2.0"` || string(msg["method"]) != `"tools/call"` {
+		return id, p, false
+	}
+	id, ok = callID(msg["id"])
+	if !ok {
+		return id, p, false
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal(msg["params"], &params) != nil {
+		return id, p, false
+	}
+	for k, v := range params {
+		switch k {
+		case "name":
+			if json.Unmarshal(v, &p.Name) != nil {
+				return id, p, false
+			}
+		case "arguments":
+			if len(v) == 0 || v[0] != '{' {
+				return id, p, false
+			}
+			p.Arguments = v
+		case "_meta":
+			if len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &p.Meta) != nil || !plainMeta(p.Meta) {
+				return id, p, false
+			}
+		default:
+			return id, p, false
+		}
+	}
+	_, named := params["name"]
+	return id, p, named
+}
+
+// plainMeta reports whether a call's _meta asks for nothing the fast path
+// leaves to the SDK: progress, or the 2026-07-28 era.
+func plainMeta(m mcp.Meta) bool {
+	for k := range m {
+		if k == "progressToken" || strings.HasPrefix(k, "io.modelcontextprotocol/") {
+			return false
+		}
+	}
+	return true
+}
+
+// callID reads a request id as the SDK does: a string, or an integer.
+func callID(raw json.RawMessage) (jsonrpc.ID, bool) {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return jsonrpc.ID{}, false
+	}
+	switch v := v.(type) {
+	case string:
+	case float64:
+		if v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+			return jsonrpc.ID{}, false
+		}
+	default:
+		return jsonrpc.ID{}, false
+	}
+	id, err := jsonrpc.MakeID(v)
+	return id, err == nil
+}
+
+// cancelFast cancels the fast path's call that a notifications/cancelled
+// in r names. The SDK gets the notification too, and ignores it.
+func (h *Handler) cancelFast(r *http.Request) {
+	s := h.sessions.get(r.Header.Get("Mcp-Session-Id"))
+	if s == nil || !s.servedBy(h.cfg.Identity(r)) {
+		return
+	}
+	if id, ok := cancelledID(r); ok {
+		s.cancelCall(id)
+	}
+}
+
+// cancelledID returns the request id that r's notifications/cancelled
+// names, if r posts one.
+func cancelledID(r *http.Request) (jsonrpc.ID, bool) {
+	body, ok := r.Body.(*bodyReader)
+	if !ok || r.Method != http.MethodPost || !bytes.Contains(body.data, []byte(`"notifications/cancelled"`)) {
+		return jsonrpc.ID{}, false
+	}
+	var n struct {
+		Method string `json:"method"`
+		Params struct {
+			RequestID json.RawMessage `json:"requestId"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body.data, &n) != nil || n.Method != "notifications/cancelled" {
+		return jsonrpc.ID{}, false
+	}
+	return callID(n.Params.RequestID)
+}

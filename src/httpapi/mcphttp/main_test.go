@@ -62,6 +62,7 @@ type stackOptions struct {
 	// as with children that do not speak 2026-07-28.
 	handshakeOnly bool
 	cfg           mcphttp.Config
+	onCall        func(context.Context, bridge.Finished) // the bridge's Config.OnCall
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -91,7 +92,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc := bridge.Config{Executor: p, Capacity: p.Capacity, Queue: queue.Config{}}
+	bc := bridge.Config{Executor: p, Capacity: p.Capacity, Queue: queue.Config{}, OnCall: o.onCall}
 	if o.cached != "" {
 		c, err := cache.New(cache.Config{Policies: map[string]cache.Policy{o.cached: {TTL: time.Minute, Level: cache.LevelL1}}})
 		if err != nil {

@@ -111,7 +111,7 @@ func (h *Handler) callTool(ctx context.Context, req mcp.Request) (mcp.Result, er
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "tools/call needs params"}
 	}
 	ss, _ := req.GetSession().(*mcp.ServerSession)
-	br, err := toolRequest(p.Name, p.Arguments, p.Meta, ss, principal(req))
+	br, err := toolRequest(p.Name, p.Arguments, p.Meta, ss, h.caller(req))
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
@@ -276,7 +276,7 @@ func (h *Handler) forward(ctx context.Context, method string, req mcp.Request, r
 	call := func(ctx context.Context) (json.RawMessage, error) { return h.cfg.Core.Forward(ctx, msg) }
 	var raw json.RawMessage
 	if modern(ss) && (method == "prompts/get" || method == "resources/read") {
-		raw, err = h.roundTrip(ctx, ss, principal(req), state, responses, call)
+		raw, err = h.roundTrip(ctx, ss, h.caller(req), state, responses, call)
 	} else {
 		rctx, finish := h.route(ctx, ss)
 		raw, err = call(rctx)
@@ -393,6 +393,20 @@ func roundParams(p mcp.Params) (state string, responses mcp.InputResponseMap, pl
 		return p.RequestState, p.InputResponses, &c
 	}
 	return "", nil, p
+}
+
+// caller is who made a request: its principal, or for HTTP+SSE, whose
+// POSTs carry no token the SDK passes on, the owner of its session.
+func (h *Handler) caller(req mcp.Request) string {
+	if p := principal(req); p != "" {
+		return p
+	}
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok && ss != nil {
+		if s := h.sse.bySession(ss); s != nil {
+			return s.owner
+		}
+	}
+	return ""
 }
 
 // principal is who made a request, as Config.Identity named them.

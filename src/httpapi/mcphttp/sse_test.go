@@ -3,12 +3,15 @@ package mcphttp_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
 )
@@ -195,5 +198,36 @@ func TestSSEFastPathSameAnswers(t *testing.T) {
 	}
 	if n := mcphttp.FastCalls(s.handler) - before; n != 0 {
 		t.Errorf("fast path answered %d calls after logging/setLevel; want 0", n)
+	}
+}
+
+// TestSSECaller checks that the bridge learns who made an HTTP+SSE call on
+// both paths: the SDK's, whose POSTs carry no principal of their own (the
+// session's owner is the caller), and the fast path. The dashboard and the
+// audit log of writes name that caller.
+func TestSSECaller(t *testing.T) {
+	var mu sync.Mutex
+	callers := map[string]string{} // note -> Request.Client
+	s := newStack(t, stackOptions{children: 1, events: filepath.Join(t.TempDir(), "events.jsonl"),
+		cfg: mcphttp.Config{Identity: func(*http.Request) string { return "alice" }},
+		onCall: func(_ context.Context, f bridge.Finished) {
+			var args struct{ Note string }
+			_ = json.Unmarshal(f.Request.Arguments, &args)
+			mu.Lock()
+			defer mu.Unlock()
+			callers[args.Note] = f.Request.Client
+		}})
+	c := openSSE(t, s)
+	c.send(call("1", `{"name":"echo","arguments":{"note":"fast"}}`))
+	c.next()
+	c.send(call("2", `{"name":"echo","arguments":{"note":"sdk"},"_meta":{"progressToken":2}}`))
+	for _, data := c.next(); !strings.Contains(data, `"id":2`); _, data = c.next() {
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, note := range []string{"fast", "sdk"} {
+		if callers[note] != "alice" {
+			t.Errorf("the %s path's call reached the bridge from %q; want alice", note, callers[note])
+		}
 	}
 }

@@ -173,6 +173,7 @@ func TestDefaults(t *testing.T) {
 		RESTURL: "http://ha.local:8123/api", WebSocketURL: "ws://ha.local:8123/api/websocket", Token: "ha-token",
 	}
 	want.SessionPool.TargetConnections, want.SessionPool.MaxInflightPerSession = ownTargetSessions, ownMaxInflight
+	want.SessionPool.StatelessConnections = 0
 	if diff := cmp.Diff(want, *c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -188,20 +189,21 @@ func TestPoolDefaults(t *testing.T) {
 		yaml                 string
 		wantTarget, wantMax  int
 		wantInflight, wantMn int
+		wantStateless        int
 	}{
-		{name: "own child", wantTarget: 2, wantMax: 10, wantInflight: 16, wantMn: 2},
-		{name: "custom command", env: map[string]string{envServerCommand: "npx some-server"}, wantTarget: 5, wantMax: 10, wantInflight: 1, wantMn: 2},
-		{name: "own child, user's values", yaml: "session_pool:\n  target_connections: 4\n  max_inflight_per_session: 1\n",
-			wantTarget: 4, wantMax: 10, wantInflight: 1, wantMn: 2},
+		{name: "own child", wantTarget: 2, wantMax: 10, wantInflight: 16, wantMn: 2, wantStateless: 0},
+		{name: "custom command", env: map[string]string{envServerCommand: "npx some-server"}, wantTarget: 5, wantMax: 10, wantInflight: 1, wantMn: 2, wantStateless: 2},
+		{name: "own child, user's values", yaml: "session_pool:\n  target_connections: 4\n  max_inflight_per_session: 1\n  stateless_connections: 1\n",
+			wantTarget: 4, wantMax: 10, wantInflight: 1, wantMn: 2, wantStateless: 1},
 		{name: "custom command, user's values", env: map[string]string{envServerCommand: "npx some-server"},
-			yaml: "session_pool:\n  target_connections: 3\n  max_inflight_per_session: 8\n", wantTarget: 3, wantMax: 10, wantInflight: 8, wantMn: 2},
+			yaml: "session_pool:\n  target_connections: 3\n  max_inflight_per_session: 8\n  stateless_connections: 0\n", wantTarget: 3, wantMax: 10, wantInflight: 8, wantMn: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := mustLoad(t, setup{env: standalone(tc.env), yaml: tc.yaml}).SessionPool
 			if sp.TargetConnections != tc.wantTarget || sp.MaxConnections != tc.wantMax ||
-				sp.MaxInflightPerSession != tc.wantInflight || sp.MinConnections != tc.wantMn {
-				t.Errorf("got target %d, max %d, in flight %d, min %d; want %d, %d, %d, %d", sp.TargetConnections, sp.MaxConnections,
-					sp.MaxInflightPerSession, sp.MinConnections, tc.wantTarget, tc.wantMax, tc.wantInflight, tc.wantMn)
+				sp.MaxInflightPerSession != tc.wantInflight || sp.MinConnections != tc.wantMn || sp.StatelessConnections != tc.wantStateless {
+				t.Errorf("got target %d, max %d, in flight %d, min %d, stateless %d; want %d, %d, %d, %d, %d", sp.TargetConnections, sp.MaxConnections,
+					sp.MaxInflightPerSession, sp.MinConnections, sp.StatelessConnections, tc.wantTarget, tc.wantMax, tc.wantInflight, tc.wantMn, tc.wantStateless)
 			}
 		})
 	}

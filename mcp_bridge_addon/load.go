@@ -136,6 +136,11 @@ func finalize(c *Config) {
 // replaced never leaves the bridge without one. A stdio server of unknown
 // kind (session_pool.command) keeps the defaults for servers that answer
 // one call at a time.
+//
+// Our tools never ask the client for input, so children spoken to in the
+// 2026-07-28 protocol would give that protocol's clients nothing the warm
+// handshake-era children do not, and would cost each a child started, and
+// its states loaded, on their first call: none by default for our child.
 const (
 	ownTargetSessions = 2
 	ownMaxInflight    = 16
@@ -150,6 +155,9 @@ func ownChildDefaults(sp *SessionPoolConfig, origin map[string]string) {
 	}
 	if _, set := origin["session_pool.max_inflight_per_session"]; !set {
 		sp.MaxInflightPerSession = ownMaxInflight
+	}
+	if _, set := origin["session_pool.stateless_connections"]; !set {
+		sp.StatelessConnections = 0
 	}
 }
 

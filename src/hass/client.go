@@ -321,7 +321,8 @@ func (c *Client) serve(ctx context.Context, cn *conn) error {
 }
 
 // dropConn unpublishes cn when it dies, before its waiters wake up, so that
-// they do not pick it again.
+// they do not pick it again. The status says why at once: a client seen
+// disconnected always has its reason (cn.err is set before onDead runs).
 func (c *Client) dropConn(cn *conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -330,5 +331,9 @@ func (c *Client) dropConn(cn *conn) {
 		c.ready = make(chan struct{})
 		c.status.Connected = false
 		c.status.Since = time.Now()
+		c.status.LastError = "hass: connection lost"
+		if cn.err != nil {
+			c.status.LastError = cn.err.Error()
+		}
 	}
 }

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,4 +87,49 @@ func TestCallCache(t *testing.T) {
 			t.Errorf("%d child calls for two writes; want 2", n)
 		}
 	})
+}
+
+// gatedExecutor holds every tools/call until release is closed, saying on
+// entered when one arrives.
+type gatedExecutor struct {
+	bridge.Executor
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedExecutor) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	if method == "tools/call" {
+		g.entered <- struct{}{}
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Executor.Call(ctx, method, params)
+}
+
+// TestCachedJoinerTimesOut: a read that joins another caller's fill and
+// reaches its own deadline first is a timeout (504 to REST clients), not an
+// unclassified context error (which they would see as an internal error).
+func TestCachedJoinerTimesOut(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	g := &gatedExecutor{Executor: e.pool, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b := cachedBridge(t, g, bridge.KindRead, nil)
+	args := json.RawMessage(`{"a":"joined"}`)
+	leader := make(chan error, 1)
+	go func() {
+		_, err := b.Call(t.Context(), bridge.Request{Tool: "echo", Arguments: args, Timeout: time.Minute})
+		leader <- err
+	}()
+	<-g.entered // the leader's fill is running
+	_, err := b.Call(t.Context(), bridge.Request{Tool: "echo", Arguments: args, Timeout: 50 * time.Millisecond})
+	var te *bridge.TimeoutError
+	if !errors.As(err, &te) {
+		t.Errorf("the joiner past its deadline got %v (%T); want a *bridge.TimeoutError", err, err)
+	}
+	close(g.release)
+	if err := <-leader; err != nil {
+		t.Errorf("the leader: %v", err)
+	}
 }

@@ -155,10 +155,16 @@ func (b *Bridge) cached(ctx, cctx context.Context, deadline time.Time, req Reque
 		res = r
 		return r.Raw, err
 	})
-	if errors.Is(err, cache.ErrViewBehind) {
+	var te *TimeoutError
+	switch {
+	case errors.Is(err, cache.ErrViewBehind):
 		// The children never caught up with Home Assistant's events (an
 		// event storm): no answer is current enough to give.
 		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case err != nil && !errors.As(err, &te) && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
+		// The call's deadline passed while the cache waited: for another
+		// caller's fill of the same read, or for a lagging child.
+		err = &TimeoutError{After: p.timeout, Err: err}
 	}
 	if err != nil {
 		return b.fallback(ctx, req, p.kind, err)

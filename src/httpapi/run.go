@@ -7,6 +7,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -104,6 +105,7 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 		MaxHeaderBytes:    serverMaxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          stdlog.New(s.log, "", 0),
+		ConnState:         s.fresh.track,
 	}
 }
 
@@ -113,6 +115,7 @@ func (s *Server) shutdown(servers []*http.Server) error {
 	s.stopping.fire()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	go s.fresh.closeSilent(ctx, freshGrace)
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
@@ -122,4 +125,56 @@ func (s *Server) shutdown(servers []*http.Server) error {
 	}
 	s.log.Debug().Msg("HTTP servers stopped")
 	return errors.Join(errs...)
+}
+
+// freshGrace is how long, at shutdown, a connection may stay open without
+// having sent a whole request before it is closed.
+const freshGrace = time.Second
+
+// freshConns tracks the connections that have not yet sent a request.
+// http.Server.Shutdown waits for those up to 5 s before it deems them idle;
+// HTTP clients leave such connections open as a matter of course (Go's
+// Transport keeps a connection it dialled for a request that another
+// connection served), so with one of them every stop would wait 5 s,
+// outlasting the stop's budget under load. A connection still silent after
+// freshGrace carries no request to lose: closeSilent closes it.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]time.Time // when each was accepted
+}
+
+// track is the servers' ConnState hook.
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if state != http.StateNew {
+		delete(f.conns, c)
+		return
+	}
+	if f.conns == nil {
+		f.conns = map[net.Conn]time.Time{}
+	}
+	f.conns[c] = time.Now()
+}
+
+// closeSilent closes, until ctx ends, each connection that has been open
+// for grace without sending a request.
+func (f *freshConns) closeSilent(ctx context.Context, grace time.Duration) {
+	tick := time.NewTicker(grace / 10)
+	defer tick.Stop()
+	for {
+		f.mu.Lock()
+		for c, since := range f.conns {
+			if time.Since(since) >= grace {
+				c.Close()
+				delete(f.conns, c)
+			}
+		}
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

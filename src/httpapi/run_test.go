@@ -179,3 +179,42 @@ func TestShutdownEndsStreams(t *testing.T) {
 		t.Errorf("Run = %v, want nil", err)
 	}
 }
+
+// TestShutdownClosesSilentConnections: a connection that never sends a
+// request (HTTP clients keep spare ones) does not hold up the stop.
+// http.Server.Shutdown alone waits 5 s for it, past this ShutdownTimeout.
+func TestShutdownClosesSilentConnections(t *testing.T) {
+	s := newTestServer(t, Config{ShutdownTimeout: 4 * time.Second})
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	silent, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	// A request on another connection: the silent one is accepted too.
+	if code, _ := get(t, fmt.Sprintf("http://%s/health", s.Addr())); code != http.StatusOK {
+		t.Fatalf("GET /health: %d", code)
+	}
+	for {
+		s.fresh.mu.Lock()
+		n := len(s.fresh.conns)
+		s.fresh.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v; want a clean stop with a silent connection open", err)
+	}
+	silent.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := silent.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("the silent connection is still open after the stop (read %d bytes)", n)
+	}
+}

@@ -176,6 +176,7 @@ type Server struct {
 	apiHTTP http.Handler // api behind the PathCredential rewrite
 
 	stopping shutdownSignal // fired as the shutdown starts; ends event streams
+	fresh    freshConns     // connections that have sent no request yet
 
 	mu        sync.Mutex // guards apiLn, ingressLn
 	apiLn     net.Listener

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
+
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
@@ -138,7 +140,7 @@ func decodeArguments(raw json.RawMessage) (map[string]any, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)
 	}
 	if json.Valid(trimmed) { // the common case, decoded without a json.Decoder's buffers
-		if args, ok := parseObject(trimmed); ok {
+		if args, ok := jsonscan.ParseObject(trimmed); ok {
 			canon, err := json.Marshal(args) // encoding/json sorts map keys
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: arguments: %w", ErrInvalidRequest, err)

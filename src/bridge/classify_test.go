@@ -1,10 +1,8 @@
 package bridge
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -163,30 +161,6 @@ func TestIdempotencyKeyScope(t *testing.T) {
 	if key(Request{Tool: "write"}) != "" {
 		t.Error("a call without request id has an idempotency key")
 	}
-}
-
-// FuzzParseObject: the decoder-free path decodes exactly as json.Decoder
-// with UseNumber does.
-func FuzzParseObject(f *testing.F) {
-	f.Add(`{"a":[1,2.50,-3e2,true,null,{"b":"\u00e9\n"}],"a":"dup","é":"x","":{}}`)
-	f.Add(`{ "entity_id" : "light.a" , "n" : 0 }`)
-	f.Fuzz(func(t *testing.T, in string) {
-		raw := []byte(in)
-		if !json.Valid(raw) {
-			return
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var want map[string]any
-		wantErr := dec.Decode(&want)
-		got, ok := parseObject(raw)
-		if (wantErr == nil) != ok {
-			t.Fatalf("parseObject(%s) ok = %v, decoder error %v", in, ok, wantErr)
-		}
-		if ok && !reflect.DeepEqual(got, want) {
-			t.Errorf("parseObject(%s) = %#v, want %#v", in, got, want)
-		}
-	})
 }
 
 func TestWriteGroup(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 )
 
 // MetaPrefix prefixes the bridge's keys in a result's _meta, in the
@@ -28,8 +30,8 @@ func WithMeta(raw json.RawMessage, m Meta) (json.RawMessage, error) {
 	ours := m.appendJSON(make([]byte, 0, 320))
 	var metaVal []byte
 	metaStart := -1
-	ok := objectMembers(raw, func(key, val []byte, start int) bool {
-		if keyIs(key, "_meta") {
+	ok := jsonscan.Members(raw, func(key, val []byte, start int) bool {
+		if jsonscan.KeyIs(key, "_meta") {
 			metaVal, metaStart = val, start
 		}
 		return true
@@ -59,7 +61,7 @@ func WithMeta(raw json.RawMessage, m Meta) (json.RawMessage, error) {
 // keys ours does not have.
 func mergeMeta(ours, theirs []byte) []byte {
 	out := ours[:len(ours)-1] // drop "}"
-	objectMembers(theirs, func(key, val []byte, _ int) bool {
+	jsonscan.Members(theirs, func(key, val []byte, _ int) bool {
 		var k string
 		if json.Unmarshal(key, &k) != nil || ourKey(k) {
 			return true
@@ -125,24 +127,12 @@ func (m Meta) appendJSON(b []byte) []byte {
 // isToolError reports whether a CallToolResult has isError: true.
 func isToolError(raw json.RawMessage) bool {
 	isErr := false
-	objectMembers(raw, func(key, val []byte, _ int) bool {
-		if keyIs(key, "isError") {
+	jsonscan.Members(raw, func(key, val []byte, _ int) bool {
+		if jsonscan.KeyIs(key, "isError") {
 			isErr = string(val) == "true"
 			return false
 		}
 		return true
 	})
 	return isErr
-}
-
-// keyIs reports whether the quoted JSON key equals name, escapes included.
-func keyIs(key []byte, name string) bool {
-	if len(key) == len(name)+2 && string(key[1:len(key)-1]) == name {
-		return true
-	}
-	if bytes.IndexByte(key, '\\') < 0 {
-		return false
-	}
-	var k string
-	return json.Unmarshal(key, &k) == nil && k == name
 }

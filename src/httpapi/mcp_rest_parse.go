@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 	"github.com/mcp-bridge/mcp-bridge/src/queue"
 )
 
@@ -42,6 +43,65 @@ var callFields = []string{"name", "arguments", "request_id", "_meta"}
 // write with no target; so are keys in another case ("Name") and duplicate
 // keys, which decoders resolve differently. "_meta" is accepted and ignored.
 func parseCallBody(data []byte) (callBody, error) {
+	if err := checkJSONText(data); err != nil {
+		return callBody{}, err
+	}
+	if b, ok := plainCallBody(data); ok {
+		return b, nil
+	}
+	return decodeCallBody(data)
+}
+
+// plainCallBody reads, without a decoder, the body nearly every client
+// sends: a valid object whose keys are callFields as spelt, with a name
+// free of escapes, object arguments and a valid request_id. It reports
+// false for anything else, which decodeCallBody reads (or refuses, with a
+// message that says why). data has passed checkJSONText. A cache hit
+// spends a quarter of its time in the decoder without it.
+func plainCallBody(data []byte) (callBody, bool) {
+	if !json.Valid(data) {
+		return callBody{}, false
+	}
+	var name, args, reqID []byte
+	plain := true
+	ok := jsonscan.Members(data, func(key, val []byte, _ int) bool {
+		switch string(key) {
+		case `"name"`:
+			name = val
+		case `"arguments"`:
+			args = val
+		case `"request_id"`:
+			reqID = val
+		case `"_meta"`:
+		default:
+			plain = false
+		}
+		return plain
+	})
+	if !ok || !plain || len(name) < 3 || name[0] != '"' || bytes.IndexByte(name, '\\') >= 0 {
+		return callBody{}, false
+	}
+	b := callBody{Name: string(name[1 : len(name)-1])}
+	switch {
+	case args == nil, string(args) == "null":
+	case args[0] == '{':
+		b.Arguments = args
+	default:
+		return callBody{}, false
+	}
+	id, err := parseRequestID(reqID)
+	if err != nil {
+		return callBody{}, false
+	}
+	if id != "" {
+		b.RequestID, b.ID = id, reqID
+	}
+	return b, true
+}
+
+// decodeCallBody is parseCallBody with encoding/json's decoder, for every
+// body plainCallBody does not read.
+func decodeCallBody(data []byte) (callBody, error) {
 	fields, err := decodeObject(data, callFields, true)
 	if err != nil {
 		return callBody{}, err

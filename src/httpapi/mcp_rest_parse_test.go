@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,11 +71,18 @@ func TestParseRequestIDRefusesInvalidUTF8(t *testing.T) {
 }
 
 func FuzzParseCallBody(f *testing.F) {
-	for _, s := range []string{`{"name":"echo","arguments":{"a":[1,2]},"request_id":"x"}`, `{"name":1}`, `{"request_id":-0}`, `[`, ``} {
+	for _, s := range []string{`{"name":"echo","arguments":{"a":[1,2]},"request_id":"x"}`, `{ "name" : "é" , "arguments" : null, "request_id" : 7 , "_meta":{} }`, `{"name":"a","Name":"b"}`, `{"name":1}`, `{"request_id":-0}`, `[`, ``} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := parseCallBody(data)
+		if fast, ok := plainCallBody(data); ok && checkJSONText(data) == nil {
+			// The decoder-free path reads exactly what the decoder does.
+			slow, err := decodeCallBody(data)
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("plainCallBody(%s) = %+v; decodeCallBody = %+v, %v", data, fast, slow, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, errBadInput) && !errors.Is(err, errBadJSON) {
 				t.Fatalf("unclassified error %v", err)

@@ -1,10 +1,17 @@
-package bridge
+package jsonscan
 
-// objectMembers calls fn with each top-level member of the JSON object raw:
-// its key (quoted, as written), its value, and the value's offset in raw.
-// It stops early when fn returns false. It reports whether raw is an object
-// it could walk; on malformed input it returns false, never panics.
-func objectMembers(raw []byte, fn func(key, val []byte, start int) bool) bool {
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Members calls fn with each top-level member of the JSON object raw: its
+// key (quoted, as written), its value, and the value's offset in raw. It
+// stops early when fn returns false. It reports whether raw is an object it
+// could walk; on malformed input it returns false, never panics. It checks
+// the object's outline only: a caller that needs a valid text checks it
+// first (json.Valid).
+func Members(raw []byte, fn func(key, val []byte, start int) bool) bool {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
@@ -102,4 +109,16 @@ func skipValue(raw []byte, i int) (int, bool) {
 		j++
 	}
 	return j, j > i
+}
+
+// KeyIs reports whether the quoted JSON key equals name, escapes included.
+func KeyIs(key []byte, name string) bool {
+	if len(key) == len(name)+2 && string(key[1:len(key)-1]) == name {
+		return true
+	}
+	if bytes.IndexByte(key, '\\') < 0 {
+		return false
+	}
+	var k string
+	return json.Unmarshal(key, &k) == nil && k == name
 }

@@ -1,15 +1,15 @@
-package bridge
+package jsonscan
 
 import (
 	"encoding/json"
 	"unicode/utf8"
 )
 
-// parseObject decodes valid JSON text raw, an object, into what a
+// ParseObject decodes valid JSON text raw, an object, into what a
 // json.Decoder with UseNumber yields (map[string]any, []any, string,
 // json.Number, bool, nil), without the decoder's buffers. raw must have
 // passed json.Valid.
-func parseObject(raw []byte) (map[string]any, bool) {
+func ParseObject(raw []byte) (map[string]any, bool) {
 	v, _, ok := parseValue(raw, skipSpace(raw, 0))
 	m, isObj := v.(map[string]any)
 	return m, ok && isObj

@@ -1,0 +1,147 @@
+package mcphttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+)
+
+// plainResult reports whether raw, a child's tools/call result with the
+// bridge's _meta, means to any client what the SDK's encoding of it would
+// mean, so that the fast path can send it as it is: a result
+// decodeTextResult takes, with content present, structuredContent an
+// object, _meta a non-empty object, isError a boolean, no key given twice
+// at any depth (the SDK would keep the last), and no line break between
+// tokens (an HTTP+SSE answer is one data line). What may still differ is
+// spelling: key order, escapes, numbers as the child wrote them (the SDK's
+// decoding rounds them to float64), and an "isError":false, which the SDK
+// leaves out. It reads raw without decoding it: the decoders' maps cost
+// more than the call's own JSON-RPC work.
+func plainResult(raw []byte) bool {
+	if bytes.ContainsAny(raw, "\r\n") || !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
+		return false
+	}
+	if !json.Valid(raw) || jsonlimit.CheckKeys(raw) != nil {
+		return false
+	}
+	content := false
+	ok := members(raw, func(key, val []byte) bool {
+		switch string(key) {
+		case `"content"`:
+			content = true
+			return textItems(val)
+		case `"structuredContent"`:
+			return val[0] == '{'
+		case `"_meta"`: // the SDK leaves an empty one out
+			return val[0] == '{' && val[skipSpace(val, 1)] != '}'
+		case `"isError"`:
+			return string(val) == "true" || string(val) == "false"
+		}
+		return false // another key, or one spelled with escapes
+	})
+	return ok && content
+}
+
+// textItems reports whether content, valid JSON without duplicate keys, is
+// an array of text items that have nothing but their type and text.
+func textItems(content []byte) bool {
+	if content[0] != '[' {
+		return false
+	}
+	i := skipSpace(content, 1)
+	for content[i] != ']' {
+		end := skipValue(content, i)
+		n := 0
+		item := members(content[i:end], func(key, val []byte) bool {
+			n++
+			switch string(key) {
+			case `"type"`:
+				return string(val) == `"text"`
+			case `"text"`:
+				return val[0] == '"'
+			}
+			return false
+		})
+		if !item || n != 2 {
+			return false
+		}
+		i = skipSpace(content, end)
+		if content[i] == ',' {
+			i = skipSpace(content, i+1)
+		}
+	}
+	return true
+}
+
+// members calls fn with each key (quoted, as written) and value of obj,
+// valid JSON, until fn returns false, and reports whether obj is an object
+// and fn never returned false.
+func members(obj []byte, fn func(key, val []byte) bool) bool {
+	i := skipSpace(obj, 0)
+	if obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	for obj[i] != '}' {
+		keyEnd := skipValue(obj, i)
+		v := skipSpace(obj, skipSpace(obj, keyEnd)+1) // past the colon
+		end := skipValue(obj, v)
+		if !fn(obj[i:keyEnd], obj[v:end]) {
+			return false
+		}
+		i = skipSpace(obj, end)
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return true
+}
+
+// skipValue returns the end of the value that starts at data[i], in valid
+// JSON.
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			i++
+			for data[i] != '"' {
+				if data[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		case '{', '[':
+			depth++
+			continue
+		case '}', ']':
+			depth--
+		case ',', ':', ' ', '\t', '\r', '\n':
+			continue // between the container's members
+		default: // a number or literal: up to the next delimiter
+			if depth > 0 {
+				continue
+			}
+			for i+1 < len(data) && !delim(data[i+1]) {
+				i++
+			}
+		}
+		if depth == 0 {
+			return i + 1
+		}
+	}
+	return i
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && space(data[i]) {
+		i++
+	}
+	return i
+}
+
+func space(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func delim(c byte) bool { return c == ',' || c == ':' || c == ']' || c == '}' || space(c) }

@@ -30,3 +30,26 @@ func BenchmarkDecodeEncode(b *testing.B) {
 		}
 	}
 }
+
+// benchCall is the load test's tools/call of worker 12, call 12345.
+var benchCall = []byte(`{"jsonrpc":"2.0","id":12346,"method":"tools/call","params":{"name":"echo","arguments":{"w":12,"i":12345}}}`)
+
+// BenchmarkParseCall reads a POST body the fast path takes.
+func BenchmarkParseCall(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := parseCall(benchCall); !ok {
+			b.Fatal("not a plain call")
+		}
+	}
+}
+
+// BenchmarkParseCallMaps reads it as parseCall did before, into maps.
+func BenchmarkParseCallMaps(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := parseCallMaps(benchCall); !ok {
+			b.Fatal("not a plain call")
+		}
+	}
+}

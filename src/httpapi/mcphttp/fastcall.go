@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
 )
 
 // The fast path. The SDK serves a tools/call by handing it from the HTTP
@@ -219,43 +220,53 @@ type callParams struct {
 // parseCall reads a POST body that is one JSON-RPC tools/call with
 // nothing in it but a name, arguments (an object) and a _meta without a
 // progress token or the 2026-07-28 era's keys. Anything else, or anything
-// the SDK would read otherwise, reports false. The body passed
-// jsonlimit.Check: no duplicate keys.
+// the SDK might read otherwise (a key given twice, or spelled with
+// escapes), reports false. It walks the body's members rather than
+// decoding it into maps, which cost 6 µs a call.
 func parseCall(data []byte) (id jsonrpc.ID, p callParams, ok bool) {
-	var msg map[string]json.RawMessage
-	if json.Unmarshal(data, &msg) != nil || len(msg) != 4 ||
-		string(msg["jsonrpc"]) != `"2.0"` || string(msg["method"]) != `"tools/call"` {
+	if !json.Valid(data) || jsonlimit.CheckKeys(data) != nil {
 		return id, p, false
 	}
-	id, ok = callID(msg["id"])
-	if !ok {
-		return id, p, false
-	}
-	var params map[string]json.RawMessage
-	if json.Unmarshal(msg["params"], &params) != nil {
-		return id, p, false
-	}
-	for k, v := range params {
-		switch k {
-		case "name":
-			if json.Unmarshal(v, &p.Name) != nil {
-				return id, p, false
-			}
-		case "arguments":
-			if len(v) == 0 || v[0] != '{' {
-				return id, p, false
-			}
-			p.Arguments = v
-		case "_meta":
-			if len(v) == 0 || v[0] != '{' || json.Unmarshal(v, &p.Meta) != nil || !plainMeta(p.Meta) {
-				return id, p, false
-			}
-		default:
-			return id, p, false
+	n, named := 0, false
+	ok = members(data, func(key, val []byte) bool {
+		n++
+		switch string(key) {
+		case `"jsonrpc"`:
+			return string(val) == `"2.0"`
+		case `"method"`:
+			return string(val) == `"tools/call"`
+		case `"id"`:
+			var idOK bool
+			id, idOK = callID(val)
+			return idOK
+		case `"params"`:
+			var paramsOK bool
+			named, paramsOK = callParamsOf(val, &p)
+			return paramsOK
 		}
-	}
-	_, named := params["name"]
-	return id, p, named
+		return false
+	})
+	return id, p, ok && n == 4 && named
+}
+
+// callParamsOf reads a tools/call's params, valid JSON without duplicate
+// keys, into p, and reports whether they name a tool and whether the fast
+// path takes them.
+func callParamsOf(params []byte, p *callParams) (named, ok bool) {
+	ok = members(params, func(key, val []byte) bool {
+		switch string(key) {
+		case `"name"`:
+			named = true
+			return json.Unmarshal(val, &p.Name) == nil
+		case `"arguments"`:
+			p.Arguments = val
+			return val[0] == '{'
+		case `"_meta"`:
+			return val[0] == '{' && json.Unmarshal(val, &p.Meta) == nil && plainMeta(p.Meta)
+		}
+		return false
+	})
+	return named, ok
 }
 
 // plainMeta reports whether a call's _meta asks for nothing the fast path

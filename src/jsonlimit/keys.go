@@ -66,6 +66,19 @@ func CheckKeys(data []byte) error {
 	if !json.Valid(data) {
 		return nil
 	}
+	return checkKeys(data)
+}
+
+// ValidUnique reports whether data is valid JSON in which no object has
+// the same key twice: a text that every decoder reads alike. It is
+// json.Valid and CheckKeys for the price of one validation, for a caller
+// that reads the text's bytes itself rather than decode it.
+func ValidUnique(data []byte) bool {
+	return json.Valid(data) && checkKeys(data) == nil
+}
+
+// checkKeys is CheckKeys of valid JSON.
+func checkKeys(data []byte) error {
 	var stackBuf [8]keyFrame
 	var keysBuf [32]key
 	stack, keys := stackBuf[:0], keysBuf[:0]

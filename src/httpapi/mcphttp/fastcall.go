@@ -224,7 +224,7 @@ type callParams struct {
 // escapes), reports false. It walks the body's members rather than
 // decoding it into maps, which cost 6 µs a call.
 func parseCall(data []byte) (id jsonrpc.ID, p callParams, ok bool) {
-	if !json.Valid(data) || jsonlimit.CheckKeys(data) != nil {
+	if !jsonlimit.ValidUnique(data) {
 		return id, p, false
 	}
 	n, named := 0, false

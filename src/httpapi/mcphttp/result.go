@@ -2,7 +2,6 @@ package mcphttp
 
 import (
 	"bytes"
-	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
@@ -23,7 +22,7 @@ func plainResult(raw []byte) bool {
 	if bytes.ContainsAny(raw, "\r\n") || !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
 		return false
 	}
-	if !json.Valid(raw) || jsonlimit.CheckKeys(raw) != nil {
+	if !jsonlimit.ValidUnique(raw) {
 		return false
 	}
 	content := false

@@ -3,7 +3,7 @@ package mcphttp
 // A walk over valid JSON without decoding it, for the fast path's checks
 // of a call and its result (fastcall.go, result.go): encoding/json's
 // decoders build maps of every member, which cost more than the call's own
-// JSON-RPC work. Callers check the text with json.Valid first.
+// JSON-RPC work. Callers check the text with jsonlimit.ValidUnique first.
 
 // members calls fn with each key (quoted, as written) and value of obj,
 // valid JSON, until fn returns false, and reports whether obj is an object

@@ -1,6 +1,7 @@
 package jsonlimit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,33 @@ var ErrDuplicateKey = errors.New("JSON object has a duplicate key")
 // keyFrame is one open container while CheckKeys walks a text.
 type keyFrame struct {
 	object  bool
-	keys    []string            // the object's keys so far, while few
+	first   int                 // the object's keys are keys[first:] of the walk, while few
 	set     map[string]struct{} // and past maxListedKeys of them
 	wantKey bool                // the object's next string is a key
+}
+
+// key is a key as written, quotes included; escaped if it has escapes or
+// non-ASCII bytes, which encoding/json decodes.
+type key struct {
+	raw     []byte
+	escaped bool
+}
+
+// value returns the key as encoding/json decodes it.
+func (k key) value() string {
+	if !k.escaped {
+		return string(k.raw[1 : len(k.raw)-1])
+	}
+	var s string
+	_ = json.Unmarshal(k.raw, &s) // valid: json.Valid passed
+	return s
+}
+
+func (k key) is(o key) bool {
+	if !k.escaped && !o.escaped {
+		return bytes.Equal(k.raw, o.raw)
+	}
+	return k.value() == o.value()
 }
 
 // maxListedKeys is how many keys an object's frame compares one by one
@@ -33,12 +58,30 @@ const maxListedKeys = 16
 // open container. It is safe for concurrent use.
 //
 // It scans the bytes itself rather than through encoding/json's Decoder,
-// whose tokens cost an allocation each: it runs on every request.
+// whose tokens cost an allocation each: it runs on every request and on
+// every result the MCP fast path sends as the child wrote it. The open
+// objects' keys share one slice, compared as written unless escaped, so
+// that a text of a few small objects allocates nothing.
 func CheckKeys(data []byte) error {
 	if !json.Valid(data) {
 		return nil
 	}
-	var stack []keyFrame
+	return checkKeys(data)
+}
+
+// ValidUnique reports whether data is valid JSON in which no object has
+// the same key twice: a text that every decoder reads alike. It is
+// json.Valid and CheckKeys for the price of one validation, for a caller
+// that reads the text's bytes itself rather than decode it.
+func ValidUnique(data []byte) bool {
+	return json.Valid(data) && checkKeys(data) == nil
+}
+
+// checkKeys is CheckKeys of valid JSON.
+func checkKeys(data []byte) error {
+	var stackBuf [8]keyFrame
+	var keysBuf [32]key
+	stack, keys := stackBuf[:0], keysBuf[:0]
 	for i := 0; i < len(data); {
 		c := data[i]
 		switch c {
@@ -46,16 +89,18 @@ func CheckKeys(data []byte) error {
 			i++
 			continue
 		case '{', '[':
-			stack = append(stack, keyFrame{object: c == '{', wantKey: c == '{'})
+			stack = append(stack, keyFrame{object: c == '{', wantKey: c == '{', first: len(keys)})
 			i++
 			continue
 		case '}', ']':
+			keys = keys[:stack[len(stack)-1].first]
 			stack = stack[:len(stack)-1]
 			i++
 		case '"':
-			end, key := stringAt(data, i)
+			end, escaped := stringAt(data, i)
 			if n := len(stack); n > 0 && stack[n-1].wantKey {
-				if err := stack[n-1].add(key()); err != nil {
+				var err error
+				if keys, err = stack[n-1].add(keys, key{data[i:end], escaped}); err != nil {
 					return err
 				}
 				stack[n-1].wantKey = false
@@ -76,36 +121,37 @@ func CheckKeys(data []byte) error {
 	return nil
 }
 
-// add records key, or reports it as a duplicate.
-func (f *keyFrame) add(key string) error {
+// add records k in keys, the walk's keys with the frame's last, or reports
+// it as a duplicate.
+func (f *keyFrame) add(keys []key, k key) ([]key, error) {
 	if f.set != nil {
-		if _, dup := f.set[key]; dup {
-			return fmt.Errorf("%w: %q", ErrDuplicateKey, key)
+		v := k.value()
+		if _, dup := f.set[v]; dup {
+			return keys, fmt.Errorf("%w: %q", ErrDuplicateKey, v)
 		}
-		f.set[key] = struct{}{}
-		return nil
+		f.set[v] = struct{}{}
+		return keys, nil
 	}
-	for _, k := range f.keys {
-		if k == key {
-			return fmt.Errorf("%w: %q", ErrDuplicateKey, key)
+	for _, o := range keys[f.first:] {
+		if o.is(k) {
+			return keys, fmt.Errorf("%w: %q", ErrDuplicateKey, k.value())
 		}
 	}
-	f.keys = append(f.keys, key)
-	if len(f.keys) > maxListedKeys {
-		f.set = make(map[string]struct{}, 2*len(f.keys))
-		for _, k := range f.keys {
-			f.set[k] = struct{}{}
+	keys = append(keys, k)
+	if len(keys)-f.first > maxListedKeys {
+		f.set = make(map[string]struct{}, 2*(len(keys)-f.first))
+		for _, o := range keys[f.first:] {
+			f.set[o.value()] = struct{}{}
 		}
-		f.keys = nil
+		keys = keys[:f.first]
 	}
-	return nil
+	return keys, nil
 }
 
 // stringAt returns the end of the valid JSON string starting at data[i],
-// and its value, decoded on demand (keys only): as written unless it has
-// escapes or non-ASCII bytes, which encoding/json decodes.
-func stringAt(data []byte, i int) (end int, value func() string) {
-	escaped := false
+// and whether it has escapes or non-ASCII bytes, which encoding/json
+// decodes (invalid UTF-8 becomes U+FFFD).
+func stringAt(data []byte, i int) (end int, escaped bool) {
 	j := i + 1
 	for ; data[j] != '"'; j++ {
 		switch {
@@ -113,18 +159,10 @@ func stringAt(data []byte, i int) (end int, value func() string) {
 			escaped = true
 			j++ // the escaped byte ('"' or another); \uXXXX's digits need no care
 		case data[j] >= utf8.RuneSelf:
-			escaped = true // decoded as encoding/json does (invalid UTF-8 becomes U+FFFD)
+			escaped = true
 		}
 	}
-	raw := data[i : j+1]
-	return j + 1, func() string {
-		if !escaped {
-			return string(raw[1 : len(raw)-1])
-		}
-		var s string
-		_ = json.Unmarshal(raw, &s) // valid: json.Valid passed
-		return s
-	}
+	return j + 1, escaped
 }
 
 func isDelim(c byte) bool {

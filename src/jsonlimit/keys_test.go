@@ -32,6 +32,9 @@ func TestCheckKeys(t *testing.T) {
 		if got := errors.Is(err, ErrDuplicateKey); got != tc.dup {
 			t.Errorf("CheckKeys(%s) = %v; want duplicate = %v", tc.in, err, tc.dup)
 		}
+		if got, want := ValidUnique([]byte(tc.in)), json.Valid([]byte(tc.in)) && !tc.dup; got != want {
+			t.Errorf("ValidUnique(%s) = %v; want %v", tc.in, got, want)
+		}
 	}
 }
 
@@ -43,6 +46,9 @@ func FuzzCheckKeys(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := CheckKeys(data)
+		if unique := ValidUnique(data); unique != (json.Valid(data) && err == nil) {
+			t.Fatalf("ValidUnique(%q) = %v; CheckKeys: %v", data, unique, err)
+		}
 		if !json.Valid(data) || Check(data, 100) != nil {
 			return
 		}

@@ -1,9 +1,11 @@
 package mcphttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -61,8 +63,8 @@ func checkDecode(t *testing.T, raw []byte) bool {
 	if err != nil {
 		t.Fatalf("decodeTextResult took %s, which the SDK refuses: %v", raw, err)
 	}
-	a, errA := marshalResult(fast)
-	b, errB := marshalResult(slow)
+	a, errA := marshalSDK(fast)
+	b, errB := marshalSDK(slow)
 	if errA != nil || errB != nil || string(a) != string(b) {
 		t.Fatalf("%s:\ndecodeTextResult: %s %v\nSDK:              %s %v", raw, a, errA, b, errB)
 	}
@@ -74,4 +76,78 @@ func FuzzDecodeTextResult(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) { checkDecode(t, raw) })
+}
+
+// TestPlainResult sends as they are the results that mean to a client what
+// the SDK's encoding of them would mean, and no others.
+func TestPlainResult(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{`{"content":[{"type":"text","text":"hello"}]}`, true},
+		{`{"content":[],"isError":false,"structuredContent":{"b":1e2,"a":"\u00e9<"},"_meta":{"k":[1]}}`, true},
+		{`{"content":[{"type":"text","text":"a"}],"isError":true}`, true},
+		{`{"structuredContent":{}}`, false},                                                   // the SDK adds "content":[]
+		{`{"content":null}`, false},                                                           // likewise
+		{`{"content":[{"type":"text","text":"a"}],"structuredContent":[1]}`, false},           // not an object
+		{`{"content":[{"type":"text","text":"a"}],"structuredContent":null}`, false},          // the SDK leaves it out
+		{`{"content":[{"type":"text","text":"a"}],"_meta":null}`, false},                      // likewise
+		{`{"content":[],"_meta":{ }}`, false},                                                 // likewise
+		{`{"content":[{"type":"text","text":"a"}],"isError":null}`, false},                    // likewise
+		{`{"content":[{"type":"text","text":"a"}],"structuredContent":{"a":1,"a":2}}`, false}, // the SDK keeps the last
+		{`{"content":[{"type":"text","text":"a"}],"content":[]}`, false},
+		{"{\"content\":[{\"type\":\"text\",\"text\":\"a\"}],\n\"isError\":true}", false}, // not one SSE data line
+		{`{"content":[{"type":"text","text":"\ud800"}]}`, false},
+		{`{"content":[{"type":"image","data":"AAAA","mimeType":"image/png"}]}`, false},
+		{`{"content":[{"type":"text","text":"x","annotations":{"priority":1}}]}`, false},
+		{`{"content":[{"type":"text","text":"a"}],"resultType":"complete"}`, false},
+	} {
+		if got := checkPlain(t, []byte(tc.raw)); got != tc.want {
+			t.Errorf("plainResult(%s) = %v; want %v", tc.raw, got, tc.want)
+		}
+	}
+}
+
+// checkPlain reports whether plainResult took raw, and fails t if the SDK's
+// answer for raw would mean anything else: another JSON value, numbers
+// read as float64 and an "isError":false counting as absent, as the SDK
+// leaves it out.
+func checkPlain(t *testing.T, raw []byte) bool {
+	t.Helper()
+	if !plainResult(raw) {
+		return false
+	}
+	if _, ok := decodeTextResult(raw); !ok {
+		t.Fatalf("plainResult took %s, which decodeTextResult leaves to the SDK", raw)
+	}
+	slow, err := sdkDecode(raw)
+	if err != nil {
+		t.Fatalf("plainResult took %s, which the SDK refuses: %v", raw, err)
+	}
+	enc, err := marshalSDK(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fast, sdk map[string]any
+	if err := json.Unmarshal(raw, &fast); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(enc, &sdk); err != nil {
+		t.Fatal(err)
+	}
+	if fast["isError"] == false {
+		delete(fast, "isError")
+	}
+	if diff := cmp.Diff(sdk, fast); diff != "" || bytes.ContainsAny(raw, "\r\n") {
+		t.Fatalf("plainResult took %s, which the SDK encodes as %s (-SDK +as sent):\n%s", raw, enc, diff)
+	}
+	return true
+}
+
+func FuzzPlainResult(f *testing.F) {
+	for _, s := range resultSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { checkPlain(t, raw) })
 }

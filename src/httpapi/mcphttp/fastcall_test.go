@@ -3,6 +3,7 @@ package mcphttp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mcp-bridge/mcp-bridge/src/httpapi/mcphttp"
 	"github.com/mcp-bridge/mcp-bridge/src/pool/pooltest"
@@ -71,7 +74,7 @@ func checkSame(t *testing.T, s *stack, sid string, cases []fastCase) {
 			mcphttp.SetFastPath(s.handler, false)
 			defer mcphttp.SetFastPath(s.handler, true)
 			slow, _ := postAnswer(t, s, sid, tc.body, tc.headers)
-			if fast != slow {
+			if fast.status != slow.status || !sameAnswer(fast.msg, slow.msg) {
 				t.Errorf("answers differ:\nfast path: %d %s\nSDK:       %d %s", fast.status, fast.msg, slow.status, slow.msg)
 			}
 			if !strings.Contains(fast.msg, tc.want) {
@@ -79,6 +82,45 @@ func checkSame(t *testing.T, s *stack, sid string, cases []fastCase) {
 			}
 		})
 	}
+}
+
+// sameAnswer reports whether the fast path's answer fast means what the
+// SDK's answer slow means. A result of text content only, which the fast
+// path sends as the child wrote it, must be the same JSON value, an
+// "isError":false counting as absent (the SDK leaves it out); every other
+// answer must be the same bytes.
+func sameAnswer(fast, slow string) bool {
+	if fast == slow {
+		return true
+	}
+	a, okA := textAnswer(fast)
+	b, okB := textAnswer(slow)
+	return okA && okB && cmp.Equal(a, b)
+}
+
+// textAnswer decodes a JSON-RPC answer whose result has text content only.
+func textAnswer(msg string) (map[string]any, bool) {
+	var m map[string]any
+	if json.Unmarshal([]byte(msg), &m) != nil {
+		return nil, false
+	}
+	res, ok := m["result"].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	items, ok := res["content"].([]any)
+	if !ok {
+		return nil, false
+	}
+	for _, it := range items {
+		if c, _ := it.(map[string]any); c["type"] != "text" {
+			return nil, false
+		}
+	}
+	if res["isError"] == false {
+		delete(res, "isError")
+	}
+	return m, true
 }
 
 func call(id, params string) string {
@@ -119,6 +161,31 @@ func TestFastPathSameAnswers(t *testing.T) {
 		t.Fatalf("logging/setLevel: %s", body)
 	}
 	checkSame(t, s, sid, []fastCase{{"after setLevel", call("21", `{"name":"log","arguments":{"message":"hello"}}`), alice, false, `"result"`}})
+}
+
+// TestFastPathKeepsChildResult sends a plain text result as the child
+// wrote it, as the REST API does, on Streamable HTTP and HTTP+SSE: its keys
+// in the child's order, its numbers and characters as the child spelled
+// them. Decoding it into the SDK's type would sort the keys and round the
+// number to a float64.
+func TestFastPathKeepsChildResult(t *testing.T) {
+	s := newStack(t, stackOptions{children: 1, events: filepath.Join(t.TempDir(), "events.jsonl"), fast: true})
+	const args = `{"z":"<b>","a":12345678901234567890,"m":[1.50,{"y":1,"x":2}]}`
+	want := `"structuredContent":` + args + `,"_meta":{`
+	sid := initialize(t, s, "2025-11-25", nil)
+	before := mcphttp.FastCalls(s.handler)
+	got, _ := postAnswer(t, s, sid, call("1", `{"name":"echo","arguments":`+args+`}`), nil)
+	if !strings.HasPrefix(got.msg, `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":`) || !strings.Contains(got.msg, want) {
+		t.Errorf("Streamable HTTP answered %d %s; want the child's result with %s", got.status, got.msg, want)
+	}
+	c := openSSE(t, s)
+	c.send(call("2", `{"name":"echo","arguments":`+args+`}`))
+	if _, data := c.next(); !strings.HasPrefix(data, `{"jsonrpc":"2.0","id":2,"result":{"content":[`) || !strings.Contains(data, want) {
+		t.Errorf("HTTP+SSE answered %s; want the child's result with %s", data, want)
+	}
+	if n := mcphttp.FastCalls(s.handler) - before; n != 2 {
+		t.Errorf("fast path answered %d calls; want 2", n)
+	}
 }
 
 // TestFastPathContent gives every kind of content the SDK's answer.

@@ -26,8 +26,9 @@ import (
 const codeInvalidRequest = -32600
 
 // guard wraps serve with what every MCP request meets first: the Origin
-// check and CORS, the body's size and nesting limits, the session owner,
-// unbuffered event streams, JSON errors, and the server being ready.
+// check and CORS, the body's size and nesting limits, unbuffered event
+// streams, JSON errors, and the server being ready. What the SDK serves
+// also needs the session owner where the SDK looks for it: see identify.
 func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.checkOrigin(w, r) {
@@ -51,7 +52,7 @@ func (h *Handler) guard(serve http.HandlerFunc) http.Handler {
 		w.Header().Set("X-Accel-Buffering", "no")
 		kw := newWriter(w, h.cfg.KeepAlive)
 		defer kw.stop()
-		h.identify(kw, r, serve)
+		serve(kw, r)
 	})
 }
 

@@ -173,13 +173,15 @@ func (h *Handler) Streamable() http.Handler {
 			if callsTool(r) {
 				h.syncTools(r.Context())
 			}
-			h.stateless.ServeHTTP(w, r)
+			h.identify(w, r, h.stateless.ServeHTTP)
 			return
 		}
+		// The fast path asks Config.Identity itself; the SDK's token
+		// middleware cost it 2 µs per call.
 		if h.fastCall(w, r) {
 			return
 		}
-		h.serveSession(w, r)
+		h.identify(w, r, h.serveSession)
 	})
 }
 
@@ -318,7 +320,7 @@ func (h *Handler) ready(ctx context.Context) error {
 		// 2026-07-28 specification requires.
 		PropagateRequestCancellation: true,
 	})
-	h.sse = &sseHandler{server: server, maxBody: h.cfg.MaxBodyBytes}
+	h.sse = &sseHandler{server: server, maxBody: h.cfg.MaxBodyBytes, identify: h.identify}
 	h.stopListen = h.cfg.Core.Listen(h.notify)
 	return nil
 }

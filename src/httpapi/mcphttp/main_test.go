@@ -57,6 +57,7 @@ type stackOptions struct {
 	children int    // default 2
 	inflight int    // calls per child; default 1
 	events   string // if set, the children are pooltest's, recording here
+	fast     bool   // with events: pooltest's hand-written children
 	cached   string // if set, this tool's answers are cached for a minute
 	// handshakeOnly keeps every call on children in the handshake era,
 	// as with children that do not speak 2026-07-28.
@@ -73,7 +74,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	var b *bridge.Bridge
 	command, env := []string{everything}, []string(nil)
 	if o.events != "" {
-		command, env = pooltest.Command(), pooltest.Env(pooltest.ChildOptions{File: o.events})
+		command, env = pooltest.Command(), pooltest.Env(pooltest.ChildOptions{File: o.events, Fast: o.fast})
 	}
 	stateless := 0
 	if o.handshakeOnly {

@@ -189,13 +189,23 @@ func (h *Handler) bridgeCall(br bridge.Request) func(context.Context) (json.RawM
 // runTool runs a handshake-era tools/call of the session ss, with what the
 // child sends about it routed to the session (see route).
 func (h *Handler) runTool(ctx context.Context, ss *mcp.ServerSession, br bridge.Request) (*mcp.CallToolResult, error) {
+	raw, err := h.toolResult(ctx, ss, br)
+	if err != nil {
+		return nil, err
+	}
+	return decodeToolResult(raw)
+}
+
+// toolResult is runTool's result as the child sent it, with the bridge's
+// _meta.
+func (h *Handler) toolResult(ctx context.Context, ss *mcp.ServerSession, br bridge.Request) (json.RawMessage, error) {
 	rctx, finish := h.route(ctx, ss)
 	raw, err := h.bridgeCall(br)(rctx)
 	finish()
 	if err != nil {
 		return nil, rpcError(err)
 	}
-	return decodeToolResult(raw)
+	return raw, nil
 }
 
 // decodeToolResult decodes a child's tools/call result into the SDK's

@@ -31,6 +31,9 @@ import (
 type sseHandler struct {
 	server  *mcp.Server
 	maxBody int64
+	// identify runs what the SDK serves with the request's principal
+	// where the SDK looks for it (Handler.identify).
+	identify func(http.ResponseWriter, *http.Request, http.HandlerFunc)
 
 	mu       sync.Mutex // guards sessions
 	sessions map[string]*sseSession
@@ -95,10 +98,10 @@ func (x *sseHandler) serve(w http.ResponseWriter, r *http.Request, principal str
 			return
 		}
 		if ss == nil || !fast(w, r, s, ss) {
-			s.t.ServeHTTP(w, r)
+			x.identify(w, r, s.t.ServeHTTP)
 		}
 	case http.MethodGet:
-		x.serveStream(w, r, principal)
+		x.identify(w, r, func(w http.ResponseWriter, r *http.Request) { x.serveStream(w, r, principal) })
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)

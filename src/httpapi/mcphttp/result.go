@@ -1,0 +1,75 @@
+package mcphttp
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+)
+
+// plainResult reports whether raw, a child's tools/call result with the
+// bridge's _meta, means to any client what the SDK's encoding of it would
+// mean, so that the fast path can send it as it is: a result
+// decodeTextResult takes, with content present, structuredContent an
+// object, _meta a non-empty object, isError a boolean, no key given twice
+// at any depth (the SDK would keep the last), and no line break between
+// tokens (an HTTP+SSE answer is one data line). What may still differ is
+// spelling: key order, escapes, numbers as the child wrote them (the SDK's
+// decoding rounds them to float64), and an "isError":false, which the SDK
+// leaves out. It reads raw without decoding it: the decoders' maps cost
+// more than the call's own JSON-RPC work.
+func plainResult(raw []byte) bool {
+	if bytes.ContainsAny(raw, "\r\n") || !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\ud`)) || bytes.Contains(raw, []byte(`\uD`)) {
+		return false
+	}
+	if !jsonlimit.ValidUnique(raw) {
+		return false
+	}
+	content := false
+	ok := members(raw, func(key, val []byte) bool {
+		switch string(key) {
+		case `"content"`:
+			content = true
+			return textItems(val)
+		case `"structuredContent"`:
+			return val[0] == '{'
+		case `"_meta"`: // the SDK leaves an empty one out
+			return val[0] == '{' && val[skipSpace(val, 1)] != '}'
+		case `"isError"`:
+			return string(val) == "true" || string(val) == "false"
+		}
+		return false // another key, or one spelled with escapes
+	})
+	return ok && content
+}
+
+// textItems reports whether content, valid JSON without duplicate keys, is
+// an array of text items that have nothing but their type and text.
+func textItems(content []byte) bool {
+	if content[0] != '[' {
+		return false
+	}
+	i := skipSpace(content, 1)
+	for content[i] != ']' {
+		end := skipValue(content, i)
+		n := 0
+		item := members(content[i:end], func(key, val []byte) bool {
+			n++
+			switch string(key) {
+			case `"type"`:
+				return string(val) == `"text"`
+			case `"text"`:
+				return val[0] == '"'
+			}
+			return false
+		})
+		if !item || n != 2 {
+			return false
+		}
+		i = skipSpace(content, end)
+		if content[i] == ',' {
+			i = skipSpace(content, i+1)
+		}
+	}
+	return true
+}

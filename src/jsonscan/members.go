@@ -56,6 +56,49 @@ func Members(raw []byte, fn func(key, val []byte, start int) bool) bool {
 	}
 }
 
+// Every reports whether raw is a JSON object for each of whose members fn
+// returns true. It stops at the first false.
+func Every(raw []byte, fn func(key, val []byte) bool) bool {
+	all := true
+	ok := Members(raw, func(key, val []byte, _ int) bool {
+		all = fn(key, val)
+		return all
+	})
+	return ok && all
+}
+
+// Elements reports whether raw is a JSON array for each of whose elements
+// fn returns true. It stops at the first false. Like Members it checks the
+// outline only, and never panics.
+func Elements(raw []byte, fn func(val []byte) bool) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		return true
+	}
+	for {
+		end, ok := skipValue(raw, i)
+		if !ok || !fn(raw[i:end]) {
+			return false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case ']':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
 func skipSpace(raw []byte, i int) int {
 	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
 		i++

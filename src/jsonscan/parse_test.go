@@ -75,3 +75,39 @@ func FuzzMembers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzElements: on a valid JSON array, Elements yields its elements as
+// encoding/json reads them.
+func FuzzElements(f *testing.F) {
+	f.Add(`[1, "a,]", {"b":[2]} ,[],null]`)
+	f.Add(`[]`)
+	f.Add(`{"a":1}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		raw := []byte(in)
+		if !json.Valid(raw) {
+			Elements(raw, func([]byte) bool { return true }) // never panics
+			return
+		}
+		var want []json.RawMessage
+		isArray := json.Unmarshal(raw, &want) == nil && want != nil
+		var got [][]byte
+		ok := Elements(raw, func(val []byte) bool {
+			got = append(got, val)
+			return true
+		})
+		if ok != isArray {
+			t.Fatalf("Elements(%s) = %v; encoding/json reads an array: %v", in, ok, isArray)
+		}
+		if !ok {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Elements(%s): %d elements, want %d", in, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(bytes.TrimSpace(want[i]), got[i]) {
+				t.Errorf("Elements(%s)[%d] = %s, want %s", in, i, got[i], want[i])
+			}
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcp-bridge/mcp-bridge/src/bridge"
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 )
 
 // The fast path. The SDK serves a tools/call by handing it from the HTTP
@@ -228,7 +229,7 @@ func parseCall(data []byte) (id jsonrpc.ID, p callParams, ok bool) {
 		return id, p, false
 	}
 	n, named := 0, false
-	ok = members(data, func(key, val []byte) bool {
+	ok = jsonscan.Every(data, func(key, val []byte) bool {
 		n++
 		switch string(key) {
 		case `"jsonrpc"`:
@@ -253,7 +254,7 @@ func parseCall(data []byte) (id jsonrpc.ID, p callParams, ok bool) {
 // keys, into p, and reports whether they name a tool and whether the fast
 // path takes them.
 func callParamsOf(params []byte, p *callParams) (named, ok bool) {
-	ok = members(params, func(key, val []byte) bool {
+	ok = jsonscan.Every(params, func(key, val []byte) bool {
 		switch string(key) {
 		case `"name"`:
 			named = true

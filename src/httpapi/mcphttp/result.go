@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 )
 
 // plainResult reports whether raw, a child's tools/call result with the
@@ -26,7 +27,7 @@ func plainResult(raw []byte) bool {
 		return false
 	}
 	content := false
-	ok := members(raw, func(key, val []byte) bool {
+	ok := jsonscan.Every(raw, func(key, val []byte) bool {
 		switch string(key) {
 		case `"content"`:
 			content = true
@@ -34,7 +35,8 @@ func plainResult(raw []byte) bool {
 		case `"structuredContent"`:
 			return val[0] == '{'
 		case `"_meta"`: // the SDK leaves an empty one out
-			return val[0] == '{' && val[skipSpace(val, 1)] != '}'
+			n := 0
+			return jsonscan.Every(val, func(_, _ []byte) bool { n++; return true }) && n > 0
 		case `"isError"`:
 			return string(val) == "true" || string(val) == "false"
 		}
@@ -46,14 +48,9 @@ func plainResult(raw []byte) bool {
 // textItems reports whether content, valid JSON without duplicate keys, is
 // an array of text items that have nothing but their type and text.
 func textItems(content []byte) bool {
-	if content[0] != '[' {
-		return false
-	}
-	i := skipSpace(content, 1)
-	for content[i] != ']' {
-		end := skipValue(content, i)
+	return jsonscan.Elements(content, func(item []byte) bool {
 		n := 0
-		item := members(content[i:end], func(key, val []byte) bool {
+		return jsonscan.Every(item, func(key, val []byte) bool {
 			n++
 			switch string(key) {
 			case `"type"`:
@@ -62,14 +59,6 @@ func textItems(content []byte) bool {
 				return val[0] == '"'
 			}
 			return false
-		})
-		if !item || n != 2 {
-			return false
-		}
-		i = skipSpace(content, end)
-		if content[i] == ',' {
-			i = skipSpace(content, i+1)
-		}
-	}
-	return true
+		}) && n == 2
+	})
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
+	"github.com/mcp-bridge/mcp-bridge/src/mcpstdio"
 	"github.com/mcp-bridge/mcp-bridge/src/tools"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 )
@@ -47,7 +47,7 @@ func runStdio(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error {
 		defer cancel() // the MCP session ended: stop the client too
-		return tools.Serve(gctx, tcfg, client, &mcp.StdioTransport{})
+		return tools.Serve(gctx, tcfg, client, &mcpstdio.Transport{})
 	})
 	return g.Wait()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/mcpstdio"
@@ -10,6 +11,9 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 )
+
+// stdioGCHeadroom is tools.Config.GCHeadroom in a stdio child.
+const stdioGCHeadroom = 8 << 20
 
 // runStdio serves the Home Assistant MCP tools over stdin and stdout until
 // the client closes stdin or ctx ends. Only the protocol goes to stdout;
@@ -37,6 +41,12 @@ func runStdio(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		// Every child holds the home's states; the add-on's memory is
 		// the sum of its children's.
 		ReleaseMemory: true,
+	}
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" { // else the operator's choice stands
+		// Collect every 8 MiB of garbage (or the live heap, if more)
+		// instead of every 2-3 MiB on a small home, and give that back
+		// once idle.
+		tcfg.GCHeadroom = stdioGCHeadroom
 	}
 	if err := tcfg.Validate(); err != nil {
 		return fmt.Errorf("stdio: %w", err)

@@ -106,6 +106,22 @@ type Config struct {
 	// it in a process that serves one session, as the add-on's stdio
 	// children do; it affects the whole process.
 	ReleaseMemory bool
+	// GCHeadroom, if positive, lets the process allocate about that much,
+	// or as much as its live heap if that is more, between two garbage
+	// collections, instead of the runtime's default of as much as the live
+	// heap with at least 4 MiB of heap in all: after each full load of the
+	// state index it sets the process's soft memory limit
+	// (debug.SetMemoryLimit) to the memory the runtime then holds plus that
+	// allowance, and GOGC to 400 so that the limit, not the live heap,
+	// starts a collection. A small home then collects several times less
+	// often (every collection marks the index, and the go-sdk server's
+	// decoders allocate 64 KiB a call), and a large one as often as before,
+	// never continuously. The allowance is memory held only while calls
+	// come: a second after the last one, the process returns it to the
+	// system (debug.FreeOSMemory). It needs ReleaseMemory (the load's
+	// garbage must be gone when the limit is taken) and affects the whole
+	// process.
+	GCHeadroom int64
 	// Now is the clock, for relative times and automation ids. If nil,
 	// time.Now.
 	Now func() time.Time
@@ -170,6 +186,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: HistoryPoints must be positive", ErrConfig)
 	case c.Timeout < 0 || c.UnavailableWait < 0 || c.SettleTime < 0 || c.IndexMaxAge < 0:
 		return fmt.Errorf("%w: durations must not be negative", ErrConfig)
+	case c.GCHeadroom < 0 || c.GCHeadroom > 0 && !c.ReleaseMemory:
+		return fmt.Errorf("%w: GCHeadroom must not be negative, and needs ReleaseMemory", ErrConfig)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,11 +48,14 @@ type index struct {
 	running atomic.Bool
 	// releaseMemory returns the freed memory to the system after each load.
 	releaseMemory bool
+	// gcHeadroom, if positive, bounds the heap after each load (boundGC).
+	gcHeadroom int64
 
 	mu sync.RWMutex // guards h; written only by Run's goroutine
 	h  *home
 
 	// Owned by Run's goroutine.
+	idle  *time.Timer // see idleTimer
 	stale bool
 	gen   time.Time // Status.Since of the connection h was loaded on
 }
@@ -174,8 +178,30 @@ func (ix *index) Run(ctx context.Context) error {
 	ix.running.Store(true)
 	defer ix.running.Store(false)
 	close(ix.started)
-	ix.loop(ctx, states.Events(), regs)
+	release := make(chan struct{}, 1)
+	if ix.gcHeadroom > 0 {
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		wg.Go(func() { releaseIdle(ctx, release) })
+	}
+	ix.loop(ctx, states.Events(), regs, release)
 	return nil
+}
+
+// releaseIdle returns the memory the runtime holds beyond the live heap
+// to the system each time release receives, until ctx ends. It runs apart
+// from the loop, so that no call waits for the collection it forces.
+func releaseIdle(ctx context.Context, release <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-release:
+			debug.FreeOSMemory()
+		}
+	}
 }
 
 // staleReload is how long the index stays stale (events were lost, a
@@ -185,11 +211,13 @@ func (ix *index) Run(ctx context.Context) error {
 const staleReload = 250 * time.Millisecond
 
 // loop serves sync requests and applies events until ctx ends or the
-// state subscription closes.
-func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
+// state subscription closes. With gcHeadroom, it asks release to return
+// the memory the calls' garbage took once no call came for idleRelease.
+func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event, release chan<- struct{}) {
 	var reload <-chan time.Time  // set while stale
 	var refresh <-chan time.Time // reloads the home before it reaches maxAge
 	var loaded *home             // the home refresh was set for
+	var idle <-chan time.Time    // with gcHeadroom: fires once no call came for idleRelease
 	for {
 		select {
 		case <-ctx.Done():
@@ -209,7 +237,17 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			ix.stale = true
 		case req := <-ix.reqs:
 			ix.drain(states, regs)
+			h := ix.h
 			req.done <- ix.sync(req.ctx)
+			if ix.gcHeadroom > 0 && ix.h == h { // a load released its own garbage
+				idle = ix.idleTimer()
+			}
+		case <-idle:
+			idle = nil
+			select {
+			case release <- struct{}{}:
+			default: // a release is under way
+			}
 		case <-reload:
 			reload = nil
 			ix.reloadStale(ctx, states, regs)
@@ -223,6 +261,21 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			loaded, refresh = ix.h, time.After(ix.maxAge*9/10)
 		}
 	}
+}
+
+// idleRelease is how long the index waits after a call before it returns
+// the memory the calls' garbage took to the system, when gcHeadroom lets
+// that grow: the add-on's memory budget is what it holds while idle.
+const idleRelease = time.Second
+
+// idleTimer (re)starts the idle release timer and returns its channel.
+func (ix *index) idleTimer() <-chan time.Time {
+	if ix.idle == nil {
+		ix.idle = time.NewTimer(idleRelease)
+	} else {
+		ix.idle.Reset(idleRelease)
+	}
+	return ix.idle.C
 }
 
 // reloadStale reloads a stale index while Home Assistant is connected (a
@@ -310,5 +363,28 @@ func (ix *index) sync(ctx context.Context) error {
 	if ix.releaseMemory {
 		debug.FreeOSMemory()
 	}
+	if ix.gcHeadroom > 0 {
+		held, limit := boundGC(ix.gcHeadroom)
+		ix.log.Debug().Int64("held", held).Int64("limit", limit).Msg("memory limit set")
+	}
 	return nil
+}
+
+// gcPercent is GOGC while GCHeadroom bounds the heap: high enough that
+// the memory limit starts collections on a home of any size.
+const gcPercent = 400
+
+// boundGC sets GOGC to gcPercent and the soft memory limit to the memory
+// the runtime holds now plus headroom or the live heap, whichever is more.
+// Called right after a collection, it returns what the runtime held and
+// the limit.
+func boundGC(headroom int64) (held, limit int64) {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	held = int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+	limit = held + max(headroom, int64(s[2].Value.Uint64()))
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(gcPercent)
+	return held, limit
 }

@@ -165,6 +165,8 @@ func TestConfigValidate(t *testing.T) {
 		{MaxAnswerBytes: 100},
 		{DefaultLimit: 50, MaxLimit: 10},
 		{Timeout: -1},
+		{GCHeadroom: -1, ReleaseMemory: true},
+		{GCHeadroom: 1 << 20}, // without ReleaseMemory
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("Validate(%+v) = %v; want ErrConfig", c, err)

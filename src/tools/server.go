@@ -44,6 +44,7 @@ func New(cfg Config, ha HomeAssistant) (*Tools, error) {
 	t := &Tools{cfg: cfg, ha: ha, pol: newPolicy(cfg), log: cfg.Logger.With().Str("component", "tools").Logger()}
 	t.ix = newIndex(ha, t.log, cfg.Now, cfg.IndexMaxAge)
 	t.ix.releaseMemory = cfg.ReleaseMemory
+	t.ix.gcHeadroom = cfg.GCHeadroom
 	t.server = mcp.NewServer(&mcp.Implementation{Name: cfg.Name, Title: "Home Assistant", Version: cfg.Version},
 		&mcp.ServerOptions{Instructions: instructions, Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}})
 	t.addTools()

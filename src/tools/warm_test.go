@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"math"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -185,5 +187,49 @@ func TestReleaseMemory(t *testing.T) {
 	}
 	if after := forced(); after <= before {
 		t.Errorf("forced collections %d before the load, %d after; want more", before, after)
+	}
+}
+
+// TestGCHeadroom checks that with GCHeadroom a load of the index sets GOGC
+// to 400 and a memory limit of what the process holds plus the headroom,
+// and that the memory is given back a second after the last call.
+func TestGCHeadroom(t *testing.T) {
+	t.Cleanup(func() {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
+	read := func() (gogc, limit, forced uint64) {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}, {Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
+	}
+	const headroom = 8 << 20
+	g, _, session := serveGated(t, Config{ReleaseMemory: true, GCHeadroom: headroom})
+	close(g.gate)
+	if session() == nil {
+		t.FailNow()
+	}
+	gogc, limit, _ := read()
+	if gogc != gcPercent || limit < headroom || limit > 1<<30 {
+		t.Errorf("after the load: GOGC %d, memory limit %d; want %d and the memory held plus %d", gogc, limit, gcPercent, headroom)
+	}
+	res, err := session().CallTool(context.Background(), &mcp.CallToolParams{Name: "get_entity_state",
+		Arguments: map[string]any{"entity_id": "light.kitchen_spots"}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_entity_state: %v %+v", err, res)
+	}
+	called := time.Now()
+	time.Sleep(idleRelease / 2) // past any reload the call started
+	_, _, before := read()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, after := read(); after > before {
+			if waited := time.Since(called); waited < idleRelease {
+				t.Errorf("memory released %v after the last call; want %v", waited, idleRelease)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no forced collection within 10 s of the last call (idle release after %v)", idleRelease)
+		}
 	}
 }

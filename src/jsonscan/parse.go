@@ -121,3 +121,19 @@ func parseString(quoted []byte) (string, bool) {
 	}
 	return string(body), true
 }
+
+// SmallInt parses a JSON integer of at most 15 digits (exact as a float64,
+// as encoding/json and go-sdk read an id) without a sign or leading zero.
+func SmallInt(raw []byte) (int64, bool) {
+	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -139,7 +140,7 @@ func decodeID(raw json.RawMessage) (jsonrpc.ID, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return jsonrpc.ID{}, nil
 	}
-	if n, ok := smallInt(raw); ok { // ours: no decoding
+	if n, ok := jsonscan.SmallInt(raw); ok { // ours: no decoding
 		return jsonrpc.MakeID(float64(n))
 	}
 	var v any
@@ -211,7 +212,7 @@ func decodeResult(line []byte) (resp *jsonrpc.Response, ok bool) {
 	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 		n++
 	}
-	id, isInt := smallInt(rest[:n])
+	id, isInt := jsonscan.SmallInt(rest[:n])
 	body, found := bytes.CutPrefix(rest[n:], []byte(member))
 	body = bytes.TrimRight(body, " \t\r\n")
 	if !isInt || !found || len(body) < 2 || body[len(body)-1] != '}' {
@@ -226,22 +227,6 @@ func decodeResult(line []byte) (resp *jsonrpc.Response, ok bool) {
 		return nil, false
 	}
 	return &jsonrpc.Response{ID: jid, Result: bytes.Clone(result)}, true
-}
-
-// smallInt parses a JSON integer of at most 15 digits (exact as a float64,
-// as encoding/json would have read it) without a sign or leading zero.
-func smallInt(raw []byte) (int64, bool) {
-	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
-		return 0, false
-	}
-	var n int64
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // encodeMessage renders msg as one line, newline included.

@@ -54,7 +54,7 @@ func decodeRequest(raw []byte) (_ *jsonrpc.Request, ok bool) {
 	var rid jsonrpc.ID
 	if id != nil && string(id) != "null" {
 		var v any
-		if n, isInt := smallInt(id); isInt {
+		if n, isInt := jsonscan.SmallInt(id); isInt {
 			v = float64(n)
 		} else if s, isString := plainString(id); isString {
 			v = s
@@ -84,22 +84,6 @@ func plainString(quoted []byte) (string, bool) {
 		return "", false
 	}
 	return string(s), true
-}
-
-// smallInt parses a JSON integer of at most 15 digits (exact as a float64,
-// which is how go-sdk reads an id) without a sign or leading zero.
-func smallInt(raw []byte) (int64, bool) {
-	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
-		return 0, false
-	}
-	var n int64
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // tooDeep reports whether raw nests deeper than go-sdk's decoder accepts,

@@ -3,6 +3,7 @@ package mcphttp
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,6 +103,10 @@ func TestPlainResult(t *testing.T) {
 		{`{"content":[{"type":"image","data":"AAAA","mimeType":"image/png"}]}`, false},
 		{`{"content":[{"type":"text","text":"x","annotations":{"priority":1}}]}`, false},
 		{`{"content":[{"type":"text","text":"a"}],"resultType":"complete"}`, false},
+		{`{"content":[],"structuredContent":{"a":[1e400]}}`, false}, // the SDK refuses a number past float64
+		{`{"content":[{"type":"text","text":"1e400"}],"_meta":{"x":-1E999}}`, false},
+		{`{"content":[],"structuredContent":{"a":"1e400","b":1e308,"c":-2.5e-400}}`, true},
+		{`{"content":[],"structuredContent":{"a":1` + strings.Repeat("0", 309) + `}}`, false},
 	} {
 		if got := checkPlain(t, []byte(tc.raw)); got != tc.want {
 			t.Errorf("plainResult(%s) = %v; want %v", tc.raw, got, tc.want)

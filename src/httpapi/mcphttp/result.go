@@ -2,6 +2,8 @@ package mcphttp
 
 import (
 	"bytes"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/mcp-bridge/mcp-bridge/src/jsonlimit"
@@ -13,7 +15,8 @@ import (
 // mean, so that the fast path can send it as it is: a result
 // decodeTextResult takes, with content present, structuredContent an
 // object, _meta a non-empty object, isError a boolean, no key given twice
-// at any depth (the SDK would keep the last), and no line break between
+// at any depth (the SDK would keep the last), no number too large for a
+// float64 (the SDK refuses the result), and no line break between
 // tokens (an HTTP+SSE answer is one data line). What may still differ is
 // spelling: key order, escapes, numbers as the child wrote them (the SDK's
 // decoding rounds them to float64), and an "isError":false, which the SDK
@@ -33,10 +36,10 @@ func plainResult(raw []byte) bool {
 			content = true
 			return textItems(val)
 		case `"structuredContent"`:
-			return val[0] == '{'
+			return val[0] == '{' && numbersFit(val)
 		case `"_meta"`: // the SDK leaves an empty one out
 			n := 0
-			return jsonscan.Every(val, func(_, _ []byte) bool { n++; return true }) && n > 0
+			return jsonscan.Every(val, func(_, _ []byte) bool { n++; return true }) && n > 0 && numbersFit(val)
 		case `"isError"`:
 			return string(val) == "true" || string(val) == "false"
 		}
@@ -61,4 +64,34 @@ func textItems(content []byte) bool {
 			return false
 		}) && n == 2
 	})
+}
+
+// numbersFit reports whether every number in val, valid JSON, fits a
+// float64: encoding/json, and so the SDK's decoding of a result, refuses
+// 1e400 where a client would read it as written (JavaScript: Infinity).
+// Only a number with an exponent or of hundreds of digits can overflow,
+// so only those are parsed.
+func numbersFit(val []byte) bool {
+	for i := 0; i < len(val); i++ {
+		switch c := val[i]; {
+		case c == '"':
+			for i++; val[i] != '"'; i++ {
+				if val[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			j, exp := i, false
+			for ; j < len(val) && strings.IndexByte("+-.eE0123456789", val[j]) >= 0; j++ {
+				exp = exp || val[j] == 'e' || val[j] == 'E'
+			}
+			if exp || j-i > 300 {
+				if _, err := strconv.ParseFloat(string(val[i:j]), 64); err != nil {
+					return false
+				}
+			}
+			i = j - 1
+		}
+	}
+	return true
 }

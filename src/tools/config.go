@@ -110,16 +110,17 @@ type Config struct {
 	// or as much as its live heap if that is more, between two garbage
 	// collections, instead of the runtime's default of as much as the live
 	// heap with at least 4 MiB of heap in all: after each full load of the
-	// state index it sets the process's soft memory limit
-	// (debug.SetMemoryLimit) to the memory the runtime then holds plus that
-	// allowance, and GOGC to 400 so that the limit, not the live heap,
-	// starts a collection. A small home then collects several times less
-	// often (every collection marks the index, and the go-sdk server's
-	// decoders allocate 64 KiB a call), and a large one as often as before,
-	// never continuously. The allowance is memory held only while calls
-	// come: a second after the last one, the process returns it to the
-	// system (debug.FreeOSMemory). It needs ReleaseMemory (the load's
-	// garbage must be gone when the limit is taken) and affects the whole
+	// state index it sets GOGC to the percentage of the live heap that
+	// allowance is (at least 100). A small home then collects several
+	// times less often (every collection marks the index, and the go-sdk
+	// server's decoders allocate 64 KiB a call), and a large one as often
+	// as before; a live heap that grows until the next load (a long
+	// history, the next load itself) grows the allowance with it, so the
+	// process never collects continuously, as it would past a memory
+	// limit. The allowance is memory held only while calls come: a second
+	// after the last one, the process returns it to the system
+	// (debug.FreeOSMemory). It needs ReleaseMemory (the load's garbage
+	// must be gone when the live heap is read) and affects the whole
 	// process.
 	GCHeadroom int64
 	// Now is the clock, for relative times and automation ids. If nil,

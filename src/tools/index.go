@@ -364,27 +364,28 @@ func (ix *index) sync(ctx context.Context) error {
 		debug.FreeOSMemory()
 	}
 	if ix.gcHeadroom > 0 {
-		held, limit := boundGC(ix.gcHeadroom)
-		ix.log.Debug().Int64("held", held).Int64("limit", limit).Msg("memory limit set")
+		live, gogc := boundGC(ix.gcHeadroom)
+		ix.log.Debug().Int64("live", live).Int("gogc", gogc).Msg("GC percent set")
 	}
 	return nil
 }
 
-// gcPercent is GOGC while GCHeadroom bounds the heap: high enough that
-// the memory limit starts collections on a home of any size.
-const gcPercent = 400
-
-// boundGC sets GOGC to gcPercent and the soft memory limit to the memory
-// the runtime holds now plus headroom or the live heap, whichever is more.
-// Called right after a collection, it returns what the runtime held and
-// the limit.
-func boundGC(headroom int64) (held, limit int64) {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
-		{Name: "/gc/heap/live:bytes"}}
+// boundGC sets GOGC so that, from the live heap it reads (right after a
+// collection), the heap may grow by headroom, or by the live heap if that
+// is more, before the next collection, and returns the live heap and that
+// GOGC. It is a GOGC, not a memory limit: a limit taken at a load stays
+// below the live heap of the next load (the old and the new home at once)
+// or of a call that holds more (a long history), and past it the runtime
+// collects continuously. GOGC is at most what keeps the runtime's minimum
+// heap (4 MiB at GOGC 100, in proportion) within the live heap plus
+// headroom.
+func boundGC(headroom int64) (live int64, gogc int) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	held = int64(s[0].Value.Uint64() - s[1].Value.Uint64())
-	limit = held + max(headroom, int64(s[2].Value.Uint64()))
-	debug.SetMemoryLimit(limit)
-	debug.SetGCPercent(gcPercent)
-	return held, limit
+	live = max(int64(s[0].Value.Uint64()), 1)
+	const minHeap = 4 << 20 // the runtime's minimum heap goal at GOGC 100
+	g := min(100*headroom/live, 100*(live+headroom)/minHeap)
+	gogc = int(max(100, min(g, 1<<20)))
+	debug.SetGCPercent(gogc)
+	return live, gogc
 }

@@ -129,8 +129,8 @@ const protocolVersion20250618 = "2025-06-18"
 type batches struct {
 	mu      sync.Mutex // guards all below
 	pending map[jsonrpc.ID]*batch
-	initID  jsonrpc.ID // of the initialize call read, until its answer
-	version string     // negotiated; "" before initialize
+	inits   map[jsonrpc.ID]bool // the initialize calls read, until their answers
+	version string              // negotiated; "" before initialize
 }
 
 // batch is one batch's calls: each id's index in responses.
@@ -143,7 +143,10 @@ type batch struct {
 func (b *batches) note(msg jsonrpc.Message) {
 	if req, ok := msg.(*jsonrpc.Request); ok && req.Method == "initialize" && req.IsCall() {
 		b.mu.Lock()
-		b.initID = req.ID
+		if b.inits == nil {
+			b.inits = map[jsonrpc.ID]bool{}
+		}
+		b.inits[req.ID] = true
 		b.mu.Unlock()
 	}
 }
@@ -229,9 +232,13 @@ func (b *batches) track(msgs []jsonrpc.Message) error {
 func (b *batches) answer(resp *jsonrpc.Response) (all []*jsonrpc.Response, inBatch bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.initID.IsValid() && resp.ID == b.initID {
-		b.initID = jsonrpc.ID{}
-		b.version = negotiated(resp)
+	if b.inits[resp.ID] {
+		delete(b.inits, resp.ID)
+		// Only the first successful initialize sets the version, as in
+		// go-sdk's session, which refuses any later one.
+		if v := negotiated(resp); b.version == "" {
+			b.version = v
+		}
 	}
 	bt, ok := b.pending[resp.ID]
 	if !ok {

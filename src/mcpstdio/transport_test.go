@@ -267,3 +267,26 @@ func TestMaxLineLength(t *testing.T) {
 		t.Errorf("Read of a %d-byte line with a bound of 100: %v, want errFrameTooLarge", len(line), err)
 	}
 }
+
+// TestBatchRefusedAfterSecondInitialize: go-sdk's session answers a
+// second initialize with an error and keeps the version it negotiated, so
+// that batches stay refused after 2025-06-18; the error must not make the
+// connection forget that version, whichever initialize it reads last.
+func TestBatchRefusedAfterSecondInitialize(t *testing.T) {
+	in := `{"jsonrpc":"2.0","id":"i","method":"initialize","params":{}}` + "\n" +
+		`{"jsonrpc":"2.0","id":"j","method":"initialize","params":{}}` + "\n" +
+		`[{"jsonrpc":"2.0","id":1,"method":"ping"}]` + "\n"
+	c := connect(t, ourTransport, in, discard{})
+	readAll(t, c, 2)
+	for _, a := range []*jsonrpc.Response{
+		{ID: mustID(t, "i"), Result: []byte(`{"protocolVersion":"2025-06-18"}`)},
+		{ID: mustID(t, "j"), Error: &jsonrpc.Error{Code: -32603, Message: `duplicate "initialize" received`}},
+	} {
+		if err := c.Write(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msg, err := c.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "batching is not supported") {
+		t.Errorf("a batch after 2025-06-18 and a refused second initialize: read %v, %v; want batching refused", msg, err)
+	}
+}

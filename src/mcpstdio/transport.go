@@ -212,11 +212,15 @@ func (c *conn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	return err
 }
 
-// Close implements mcp.Connection: it closes the input (not stdout).
+// Close implements mcp.Connection: it closes the input (not stdout). It
+// marks the connection closed before it closes the input, so that a Read
+// waiting meanwhile returns io.EOF, not the error the closed input gives
+// the reading goroutine (go-sdk's connection closes them in the other
+// order, and its Read may return either).
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
-		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
 		close(c.closed)
+		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
 	})
 	return c.closeErr
 }

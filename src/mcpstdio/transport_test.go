@@ -290,3 +290,29 @@ func TestBatchRefusedAfterSecondInitialize(t *testing.T) {
 		t.Errorf("a batch after 2025-06-18 and a refused second initialize: read %v, %v; want batching refused", msg, err)
 	}
 }
+
+// TestReadAfterCloseIsEOF: Close returns a waiting Read with io.EOF, never
+// with the error the closed input gave the reading goroutine, which Read
+// could receive first (TestCloseEndsRead failed so 1 run in 6 under -race).
+func TestReadAfterCloseIsEOF(t *testing.T) {
+	for range 50 {
+		r, w := io.Pipe()
+		c, err := (&Transport{Reader: r, Writer: discard{}}).Connect(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Read(context.Background())
+			errc <- err
+		}()
+		time.Sleep(time.Millisecond) // Read waits
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; !errors.Is(err, io.EOF) {
+			t.Fatalf("Read waiting at Close: %v, want io.EOF", err)
+		}
+		w.Close()
+	}
+}

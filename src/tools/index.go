@@ -237,9 +237,10 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			ix.stale = true
 		case req := <-ix.reqs:
 			ix.drain(states, regs)
-			h := ix.h
 			req.done <- ix.sync(req.ctx)
-			if ix.gcHeadroom > 0 && ix.h == h { // a load released its own garbage
+			if ix.gcHeadroom > 0 {
+				// Also after a call that loaded the index: the load freed
+				// what came before it, not the call's own garbage.
 				idle = ix.idleTimer()
 			}
 		case <-idle:

@@ -14,6 +14,7 @@ import (
 	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/rs/zerolog"
 )
 
 // gatedHA holds every get_states command until gate is closed, and counts
@@ -267,3 +268,57 @@ func TestBoundGCGrowsWithTheHeap(t *testing.T) {
 }
 
 var gcSink []byte
+
+// TestIdleReleaseAfterLoadingCall: the memory is given back a second after
+// the last call also when that call reloaded the index (here, the home got
+// older than IndexMaxAge): the load frees what came before it, not the
+// call's own garbage or the headroom that piles up until the next call.
+// TestGCHeadroom failed 1 run in 3 so, when the startup's second load
+// (the subscriptions' first Missed) fell in its call.
+func TestIdleReleaseAfterLoadingCall(t *testing.T) {
+	t.Cleanup(func() {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	})
+	forced := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	ha := simhome.NewServer(t, simhome.Options{})
+	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedHA{HomeAssistant: hc, gate: make(chan struct{}), requested: make(chan struct{})}
+	close(g.gate)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	ix := newIndex(g, zerolog.Nop(), func() time.Time { return time.Unix(0, clock.Load()) }, time.Hour)
+	ix.releaseMemory, ix.gcHeadroom = true, 8<<20
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Go(func() { _ = hc.Run(ctx) })
+	wg.Go(func() { _ = ix.Run(ctx) })
+	if err := ix.warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * staleReload) // past any reload the first events start
+	clock.Add(int64(2 * time.Hour))
+	loads := g.loads.Load()
+	if err := ix.view(ctx, func(*home) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if g.loads.Load() == loads {
+		t.Fatal("the call did not reload the index")
+	}
+	called := time.Now()
+	time.Sleep(idleRelease / 2)
+	before := forced()
+	for deadline := called.Add(3 * idleRelease); forced() == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no forced collection within %v of a call that reloaded the index", 3*idleRelease)
+		}
+	}
+}

@@ -114,8 +114,12 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 func (s *Server) shutdown(servers []*http.Server) error {
 	s.stopping.fire()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	go s.fresh.closeSilent(ctx, freshGrace)
+	var silent sync.WaitGroup
+	silent.Go(func() { s.fresh.closeSilent(ctx, freshGrace) })
+	defer func() {
+		cancel()
+		silent.Wait()
+	}()
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
@@ -163,14 +167,18 @@ func (f *freshConns) closeSilent(ctx context.Context, grace time.Duration) {
 	tick := time.NewTicker(grace / 10)
 	defer tick.Stop()
 	for {
+		var silent []net.Conn
 		f.mu.Lock()
 		for c, since := range f.conns {
 			if time.Since(since) >= grace {
-				c.Close()
+				silent = append(silent, c)
 				delete(f.conns, c)
 			}
 		}
 		f.mu.Unlock()
+		for _, c := range silent {
+			c.Close()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -27,7 +27,7 @@ const restToken = "test-token"
 // restEnv is the whole stack: HTTP server (with authentication), MCP
 // routes, bridge, pool and real pooltest children.
 type restEnv struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	bridge *bridge.Bridge
 	pool   *pool.Pool
@@ -40,7 +40,7 @@ type alwaysUp struct{}
 
 func (alwaysUp) Ping(context.Context) (time.Duration, error) { return 0, nil }
 
-func newRESTEnv(t *testing.T, children int, bc bridge.Config, mc MCPConfig) *restEnv {
+func newRESTEnv(t testing.TB, children int, bc bridge.Config, mc MCPConfig) *restEnv {
 	t.Helper()
 	e := &restEnv{t: t, events: filepath.Join(t.TempDir(), "events.jsonl")}
 	p, err := pool.New(pool.Config{

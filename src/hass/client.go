@@ -269,10 +269,32 @@ func (c *Client) current() *conn {
 	return c.cur
 }
 
+// WaitSubscribed waits, until ctx ends, for the current connection to have
+// re-established every subscription made before it came up: each has then
+// queued its Missed event, and Home Assistant sends it every event from
+// then on. A reader that loads states after it returns, and has taken the
+// Missed events queued so far, has missed nothing. It returns an error
+// wrapping ErrUnavailable while disconnected or if the connection is lost.
+func (c *Client) WaitSubscribed(ctx context.Context) error {
+	cn, err := c.waitConn(ctx)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-cn.subscribed:
+		return nil
+	case <-cn.done:
+		return fmt.Errorf("%w: %w", ErrUnavailable, ErrConnectionLost)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
 // WaitConnected waits until the client holds an authenticated connection,
 // or ctx ends (then the error wraps ErrUnavailable with the last failure).
 // Unlike Command, Ping does not wait: a health check that wants to tell
 // "connecting" from "down" waits here first, within its own deadline.
+
 func (c *Client) WaitConnected(ctx context.Context) error {
 	_, err := c.waitConn(ctx)
 	return err
@@ -310,7 +332,10 @@ func (c *Client) serve(ctx context.Context, cn *conn) error {
 	subs := c.setConnected(cn)
 	cn.log.Info().Msg("connected to home assistant")
 	wg.Go(func() { cn.heartbeat(c.cfg.PingInterval, c.cfg.PongTimeout) })
-	wg.Go(func() { c.resubscribe(cn, subs) })
+	wg.Go(func() {
+		defer close(cn.subscribed)
+		c.resubscribe(cn, subs)
+	})
 	select {
 	case <-ctx.Done():
 		cn.ws.Close(websocket.StatusNormalClosure, "")

@@ -22,6 +22,9 @@ type conn struct {
 	writeq    chan outgoing
 	done      chan struct{} // closed by fail
 	onDead    func()        // called once, before done is closed
+	// subscribed is closed once the client's subscriptions have been
+	// re-established on this connection (or tried: see resubscribe).
+	subscribed chan struct{}
 
 	failOnce sync.Once
 	err      error // why the connection ended; written before done is closed
@@ -73,12 +76,13 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	return &conn{
-		ws:        ws,
-		log:       c.log.With().Str("ha_version", version).Logger(),
-		haVersion: version,
-		writeq:    make(chan outgoing, 64),
-		done:      make(chan struct{}),
-		pending:   make(map[int64]*call),
+		ws:         ws,
+		log:        c.log.With().Str("ha_version", version).Logger(),
+		haVersion:  version,
+		writeq:     make(chan outgoing, 64),
+		done:       make(chan struct{}),
+		subscribed: make(chan struct{}),
+		pending:    make(map[int64]*call),
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-bridge/mcp-bridge/src/hass"
 	"github.com/mcp-bridge/mcp-bridge/src/simhome"
 )
 
@@ -145,5 +146,43 @@ func TestHeartbeatReplacesDeadConnection(t *testing.T) {
 	expectStateEvent(t, srv, sub, "sensor.heartbeat_probe")
 	if d, err := c.Ping(testCtx(t)); err != nil {
 		t.Errorf("Ping after recovery = %s, %v", d, err)
+	}
+}
+
+// TestWaitSubscribed: subscriptions made before the connection are
+// re-established on it one by one, each queuing its Missed event first;
+// WaitSubscribed returns once all are, so a reader that loads states then
+// has every Missed event before it.
+func TestWaitSubscribed(t *testing.T) {
+	srv := simhome.NewServer(t, simhome.Options{Latency: 30 * time.Millisecond})
+	srv.Stop()
+	c := startClient(t, testConfig(t, srv))
+	var subs []*hass.Subscription
+	for _, et := range []string{"state_changed", "a", "b", "c"} {
+		s, err := c.Subscribe(testCtx(t), et)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		subs = append(subs, s)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Skipf("port taken meanwhile: %v", err)
+	}
+	if err := c.WaitSubscribed(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Subscriptions(); n != len(subs) {
+		t.Errorf("WaitSubscribed returned with %d of %d subscriptions confirmed", n, len(subs))
+	}
+	for _, s := range subs {
+		select {
+		case ev := <-s.Events():
+			if !ev.Missed {
+				t.Errorf("first event %+v, want Missed", ev)
+			}
+		default:
+			t.Error("a subscription has no Missed event queued when WaitSubscribed returns")
+		}
 	}
 }

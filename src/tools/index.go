@@ -26,6 +26,9 @@ type HomeAssistant interface {
 	RenderTemplate(ctx context.Context, template string, vars map[string]any) (string, error)
 	// Status reports whether the client is connected, and since when.
 	Status() hass.Status
+	// WaitSubscribed waits for the subscriptions to be re-established on
+	// the current connection.
+	WaitSubscribed(ctx context.Context) error
 }
 
 // registryEvents are the events after which the registries are reloaded.
@@ -236,7 +239,7 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 		case <-regs[3]:
 			ix.stale = true
 		case req := <-ix.reqs:
-			ix.drain(states, regs)
+			ix.settle(req.ctx, states, regs)
 			req.done <- ix.sync(req.ctx)
 			if ix.gcHeadroom > 0 {
 				// Also after a call that loaded the index: the load freed
@@ -282,7 +285,7 @@ func (ix *index) idleTimer() <-chan time.Time {
 // reloadStale reloads a stale index while Home Assistant is connected (a
 // call then finds it loaded); while it is not, the next round retries.
 func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
-	ix.drain(states, regs)
+	ix.settle(ctx, states, regs)
 	if !ix.stale || !ix.ha.Status().Connected {
 		return
 	}
@@ -309,6 +312,25 @@ func (ix *index) onState(ev hass.Event) {
 		ix.log.Warn().Err(err).Msg("reloading states after an undecodable event")
 		ix.stale = true
 	}
+}
+
+// settleWait bounds how long settle waits for the subscriptions.
+const settleWait = 5 * time.Second
+
+// settle applies the events already queued, before a sync. Unless the
+// index has loaded from the current connection, it first waits (up to
+// settleWait, within ctx) for a connection and for the client to
+// re-subscribe on it: each subscription queues a Missed event
+// as it does, and one taken after the load would mark the fresh home stale
+// and load it all again (every child loaded the home twice at start). If
+// the wait fails, the load goes ahead and a later Missed reloads, as before.
+func (ix *index) settle(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
+	if st := ix.ha.Status(); !st.Connected || !st.Since.Equal(ix.gen) {
+		wctx, cancel := context.WithTimeout(ctx, settleWait)
+		_ = ix.ha.WaitSubscribed(wctx)
+		cancel()
+	}
+	ix.drain(states, regs)
 }
 
 // drain handles every event already queued, without waiting.

@@ -44,13 +44,13 @@ func (g *gatedHA) Command(ctx context.Context, cmd any, result any) error {
 // in the background; connected is closed once initialize is answered.
 func serveGated(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession) {
 	t.Helper()
-	g, connected, cs, _ = serveGatedHome(t, cfg)
+	g, connected, cs, _ = serveGatedHome(t, cfg, simhome.Options{})
 	return g, connected, cs
 }
 
-func serveGatedHome(t *testing.T, cfg Config) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession, ha *simhome.Server) {
+func serveGatedHome(t *testing.T, cfg Config, opts simhome.Options) (g *gatedHA, connected chan struct{}, cs func() *mcp.ClientSession, ha *simhome.Server) {
 	t.Helper()
-	ha = simhome.NewServer(t, simhome.Options{})
+	ha = simhome.NewServer(t, opts)
 	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +120,29 @@ func TestServeWarmsBeforeInitialize(t *testing.T) {
 	}
 }
 
+// TestServeLoadsOnceWithSlowSubscriptions: on a Home Assistant slow to
+// confirm subscriptions, a child's first load waits for them instead of
+// racing them. Each re-subscription queues a Missed event; taken after
+// the load, they marked the fresh home stale and every child loaded the
+// home twice at start.
+func TestServeLoadsOnceWithSlowSubscriptions(t *testing.T) {
+	g, _, session, _ := serveGatedHome(t, Config{}, simhome.Options{Latency: 40 * time.Millisecond})
+	close(g.gate)
+	cs := session()
+	if cs == nil {
+		t.FailNow()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_entity_state", Arguments: map[string]any{"entity_id": "light.kitchen_spots"}}); err != nil || res.IsError {
+		t.Fatalf("get_entity_state: %v %v", err, res)
+	}
+	time.Sleep(3 * staleReload) // a stale index reloads after staleReload
+	if n := g.loads.Load(); n != 1 {
+		t.Errorf("states loaded %d times, want 1", n)
+	}
+}
+
 // TestServeWarmTimeout checks that a Home Assistant that does not answer
 // does not keep the session from starting: past WarmTimeout, initialize is
 // answered.
@@ -134,7 +157,7 @@ func TestServeWarmTimeout(t *testing.T) {
 // registry change) is reloaded in the background: the next call does not
 // wait for the reload.
 func TestIndexReloadsWithoutACall(t *testing.T) {
-	g, _, session, ha := serveGatedHome(t, Config{})
+	g, _, session, ha := serveGatedHome(t, Config{}, simhome.Options{})
 	close(g.gate)
 	cs := session()
 	if cs == nil {

@@ -41,19 +41,27 @@ func Members(raw []byte, fn func(key, val []byte, start int) bool) bool {
 		if !fn(key, raw[i:end], i) {
 			return true
 		}
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return false
-		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case '}':
-			return true
-		default:
-			return false
+		var closed bool
+		if i, closed, ok = next(raw, end, '}'); !ok || closed {
+			return ok
 		}
 	}
+}
+
+// next reads what follows a member or element that ends at end: a comma
+// (it returns the offset of the next one) or the container's closing
+// byte (closed). ok is false for anything else.
+func next(raw []byte, end int, closing byte) (i int, closed, ok bool) {
+	i = skipSpace(raw, end)
+	switch {
+	case i >= len(raw):
+		return i, false, false
+	case raw[i] == ',':
+		return skipSpace(raw, i+1), false, true
+	case raw[i] == closing:
+		return i, true, true
+	}
+	return i, false, false
 }
 
 // Every reports whether raw is a JSON object for each of whose members fn
@@ -84,17 +92,9 @@ func Elements(raw []byte, fn func(val []byte) bool) bool {
 		if !ok || !fn(raw[i:end]) {
 			return false
 		}
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return false
-		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case ']':
-			return true
-		default:
-			return false
+		var closed bool
+		if i, closed, ok = next(raw, end, ']'); !ok || closed {
+			return ok
 		}
 	}
 }

@@ -269,24 +269,31 @@ func (c *Client) current() *conn {
 	return c.cur
 }
 
-// WaitSubscribed waits, until ctx ends, for the current connection to have
-// re-established every subscription made before it came up: each has then
+// WaitSubscribed waits, until ctx ends, for a connection that has
+// re-established the subscriptions made before it came up: each has then
 // queued its Missed event, and Home Assistant sends it every event from
-// then on. A reader that loads states after it returns, and has taken the
-// Missed events queued so far, has missed nothing. It returns an error
-// wrapping ErrUnavailable while disconnected or if the connection is lost.
+// then on (a subscription Home Assistant refused is logged and retried on
+// the next connection). A reader that loads states after it returns, and
+// has taken the Missed events queued so far, has missed nothing. A
+// connection lost meanwhile is waited past, for the next one. When ctx
+// ends first, the error wraps ErrUnavailable.
 func (c *Client) WaitSubscribed(ctx context.Context) error {
-	cn, err := c.waitConn(ctx)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-cn.subscribed:
-		return nil
-	case <-cn.done:
-		return fmt.Errorf("%w: %w", ErrUnavailable, ErrConnectionLost)
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	for {
+		cn, err := c.waitConn(ctx)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-cn.subscribed:
+			if !cn.dead() {
+				return nil
+			}
+		case <-cn.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		}
+		// cn died; dropConn unpublished it before done closed, so
+		// waitConn waits for the next connection.
 	}
 }
 

@@ -285,12 +285,13 @@ func (ix *index) idleTimer() <-chan time.Time {
 // reloadStale reloads a stale index while Home Assistant is connected (a
 // call then finds it loaded); while it is not, the next round retries.
 func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
-	ix.settle(ctx, states, regs)
+	ix.drain(states, regs)
 	if !ix.stale || !ix.ha.Status().Connected {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	ix.settle(rctx, states, regs)
 	if err := ix.sync(rctx); err != nil && ctx.Err() == nil {
 		ix.log.Debug().Err(err).Msg("reloading the stale state index")
 	}
@@ -314,23 +315,30 @@ func (ix *index) onState(ev hass.Event) {
 	}
 }
 
-// settleWait bounds how long settle waits for the subscriptions.
-const settleWait = 5 * time.Second
+// due reports whether sync, with the client's status st, loads the home:
+// it is stale, or was loaded from an earlier connection, or too old.
+func (ix *index) due(st hass.Status) bool {
+	return ix.stale || (st.Connected && !st.Since.Equal(ix.gen)) || ix.now().Sub(ix.h.loadedAt) > ix.maxAge
+}
 
-// settle applies the events already queued, before a sync. Unless the
-// index has loaded from the current connection, it first waits (up to
-// settleWait, within ctx) for a connection and for the client to
-// re-subscribe on it: each subscription queues a Missed event
-// as it does, and one taken after the load would mark the fresh home stale
-// and load it all again (every child loaded the home twice at start). If
-// the wait fails, the load goes ahead and a later Missed reloads, as before.
+// settle applies the events already queued, before a sync. If the sync
+// is to load the home from a connection the index has not loaded from, it
+// first waits, within ctx, for the client to re-subscribe on it, then
+// takes the events queued meanwhile: each subscription queues a Missed
+// event as it comes back, and one taken after the load would mark the
+// fresh home stale and load it all again (every child loaded the home
+// twice at start). The load would wait for a connection within ctx
+// anyway; a sync that loads nothing (the home is current, or Home
+// Assistant is down and the home still young) does not wait.
 func (ix *index) settle(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
-	if st := ix.ha.Status(); !st.Connected || !st.Since.Equal(ix.gen) {
-		wctx, cancel := context.WithTimeout(ctx, settleWait)
-		_ = ix.ha.WaitSubscribed(wctx)
-		cancel()
-	}
 	ix.drain(states, regs)
+	st := ix.ha.Status()
+	if !ix.due(st) || (st.Connected && st.Since.Equal(ix.gen)) {
+		return
+	}
+	if ix.ha.WaitSubscribed(ctx) == nil {
+		ix.drain(states, regs)
+	}
 }
 
 // drain handles every event already queued, without waiting.
@@ -367,11 +375,7 @@ func (ix *index) drain(states <-chan hass.Event, regs []<-chan hass.Event) {
 // one it was loaded on, or older than maxAge.
 func (ix *index) sync(ctx context.Context) error {
 	st := ix.ha.Status()
-	switch {
-	case ix.stale:
-	case st.Connected && !st.Since.Equal(ix.gen):
-	case ix.now().Sub(ix.h.loadedAt) > ix.maxAge:
-	default:
+	if !ix.due(st) {
 		return nil
 	}
 	h, err := loadHome(ctx, ix.ha, ix.now())

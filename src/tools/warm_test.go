@@ -345,3 +345,75 @@ func TestIdleReleaseAfterLoadingCall(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexAnswersWhileHomeAssistantIsDown: calls that reach a young index
+// while Home Assistant is down are answered from it at once, not kept
+// waiting for the subscriptions of a connection that is not there (each
+// waited 5 s, one after another, when the index waited for them before
+// every sync; review of 7ac2683).
+func TestIndexAnswersWhileHomeAssistantIsDown(t *testing.T) {
+	e := startEnv(t, Config{}, simhome.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.tools.ix.view(ctx, func(*home) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e.ha.Stop()
+	eventually(t, "the client to see Home Assistant down", func() bool { return !e.client.Status().Connected })
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 3 {
+		wg.Go(func() {
+			if err := e.tools.ix.view(ctx, func(*home) error { return nil }); err != nil {
+				t.Errorf("view while Home Assistant is down: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("three views took %v while Home Assistant was down; the index is current, want them at once", d)
+	}
+}
+
+// TestIndexLoadsOnceAfterALateStart: with Home Assistant down when the
+// child starts and up a while later, the warm-up waits for it and for the
+// subscriptions, and the home is loaded once.
+func TestIndexLoadsOnceAfterALateStart(t *testing.T) {
+	srv := simhome.NewServer(t, simhome.Options{Latency: 40 * time.Millisecond})
+	srv.Stop()
+	hc, err := hass.New(hass.Config{RESTURL: srv.RESTURL(), WebSocketURL: srv.WebSocketURL(), Token: srv.Token(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedHA{HomeAssistant: hc, gate: make(chan struct{}), requested: make(chan struct{})}
+	close(g.gate)
+	tl, err := New(Config{}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { _ = hc.Run(ctx) })
+	wg.Go(func() { _ = tl.Run(ctx) })
+	restart := time.AfterFunc(6*time.Second, func() { // longer than the wait once capped at 5 s
+		if err := srv.Restart(); err != nil {
+			t.Errorf("restart: %v", err)
+		}
+	})
+	defer restart.Stop()
+	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer wcancel()
+	if err := tl.ix.warm(wctx); err != nil {
+		t.Fatalf("warm: %v", err)
+	}
+	time.Sleep(3 * staleReload)
+	if err := tl.ix.view(wctx, func(*home) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.loads.Load(); n != 1 {
+		t.Errorf("states loaded %d times, want 1", n)
+	}
+}

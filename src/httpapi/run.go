@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -143,22 +144,39 @@ const freshGrace = time.Second
 // outlasting the stop's budget under load. A connection still silent after
 // freshGrace carries no request to lose: closeSilent closes it.
 type freshConns struct {
+	// n is len(conns). A connection changes state twice a request; with
+	// none waiting for its first request (kept-alive clients), the hook
+	// returns without taking mu, which every request would queue on.
+	n     atomic.Int32
 	mu    sync.Mutex
 	conns map[net.Conn]time.Time // when each was accepted
 }
 
 // track is the servers' ConnState hook.
 func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	if state != http.StateNew && f.n.Load() == 0 {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if state != http.StateNew {
-		delete(f.conns, c)
+		f.forgetLocked(c)
 		return
 	}
 	if f.conns == nil {
 		f.conns = map[net.Conn]time.Time{}
 	}
+	if _, ok := f.conns[c]; !ok {
+		f.n.Add(1)
+	}
 	f.conns[c] = time.Now()
+}
+
+func (f *freshConns) forgetLocked(c net.Conn) {
+	if _, ok := f.conns[c]; ok {
+		delete(f.conns, c)
+		f.n.Add(-1)
+	}
 }
 
 // closeSilent closes, until ctx ends, each connection that has been open
@@ -172,7 +190,7 @@ func (f *freshConns) closeSilent(ctx context.Context, grace time.Duration) {
 		for c, since := range f.conns {
 			if time.Since(since) >= grace {
 				silent = append(silent, c)
-				delete(f.conns, c)
+				f.forgetLocked(c)
 			}
 		}
 		f.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // Subscription delivers the events of one event type, in the order Home
@@ -18,6 +19,7 @@ type Subscription struct {
 	c         *Client
 	eventType string
 	ch        chan Event
+	sent      atomic.Uint64 // events put in ch
 
 	mu     sync.Mutex // guards closed, missed, cn, id
 	closed bool
@@ -51,6 +53,13 @@ func (c *Client) Subscribe(ctx context.Context, eventType string) (*Subscription
 
 // Events returns the channel of events. It is closed by Close.
 func (s *Subscription) Events() <-chan Event { return s.ch }
+
+// Delivered returns how many events have been put in the Events channel.
+// An event the read loop handled before the answer to a command (see
+// Client) is counted by the time that answer is delivered, so a reader
+// that has taken as many events as Delivered said after its last command
+// has seen every event Home Assistant sent before that command's answer.
+func (s *Subscription) Delivered() uint64 { return s.sent.Load() }
 
 // Close ends the subscription: Home Assistant is told to stop sending
 // (unsubscribe_events, without waiting) and the Events channel is closed.
@@ -134,6 +143,7 @@ func (s *Subscription) push(ev Event) {
 	}
 	select {
 	case s.ch <- ev:
+		s.sent.Add(1)
 		s.missed = false
 	default:
 		s.missed = true

@@ -79,6 +79,9 @@ func TestSlowSubscriberDropsAndFlagsMissed(t *testing.T) {
 	if _, err := c.GetStates(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
+	if n := sub.Delivered(); n != 4 {
+		t.Errorf("Delivered = %d with 4 events buffered and 16 dropped, want 4", n)
+	}
 	for i := range 4 {
 		ev := nextEvent(t, sub)
 		if d := decodeStateChanged(t, ev); ev.Missed || d == nil || d.NewState.State != strconv.Itoa(i) {

@@ -39,7 +39,11 @@ var registryEvents = []string{"entity_registry_updated", "device_registry_update
 // Readers call view; Run's goroutine is the only writer, so a reader that
 // asks it to sync first sees every event Home Assistant sent before the
 // answer to the reader's last command (the client queues events in wire
-// order). Without Run, each view loads a fresh home.
+// order). A reader that finds every event delivered so far already
+// applied, and the home not due for a load, reads it at once instead
+// (fresh): handing each read to Run's goroutine and back cost two thread
+// wake-ups, a good share of a fast tool call. Without Run, each view loads
+// a fresh home.
 type index struct {
 	ha      HomeAssistant
 	log     zerolog.Logger
@@ -54,13 +58,29 @@ type index struct {
 	// gcHeadroom, if positive, bounds the heap after each load (boundGC).
 	gcHeadroom int64
 
-	mu sync.RWMutex // guards h; written only by Run's goroutine
-	h  *home
+	mu  sync.RWMutex // guards h and gen; written only by Run's goroutine
+	h   *home
+	gen time.Time // Status.Since of the connection h was loaded on
+
+	// stale is set when events were lost or a registry changed; only
+	// Run's goroutine writes it.
+	stale atomic.Bool
+	// subs are Run's subscriptions, state_changed first, then
+	// registryEvents; applied counts the events taken from each, each
+	// counted once handled. Both are set before started is closed.
+	subs    []*hass.Subscription
+	applied []atomic.Uint64
+
+	// The idle release (gcHeadroom) after views that skip Run's goroutine:
+	// lastView is when the last one read (UnixNano), idleArmed whether
+	// Run's idle timer runs; a view that finds it stopped tells Run on
+	// viewed.
+	lastView  atomic.Int64
+	idleArmed atomic.Bool
+	viewed    chan struct{} // buffered 1
 
 	// Owned by Run's goroutine.
-	idle  *time.Timer // see idleTimer
-	stale bool
-	gen   time.Time // Status.Since of the connection h was loaded on
+	idle *time.Timer // see idleTimer
 }
 
 type syncReq struct {
@@ -69,13 +89,23 @@ type syncReq struct {
 }
 
 func newIndex(ha HomeAssistant, log zerolog.Logger, now func() time.Time, maxAge time.Duration) *index {
-	return &index{ha: ha, log: log, now: now, maxAge: maxAge,
-		reqs: make(chan syncReq), started: make(chan struct{}), quit: make(chan struct{}), stale: true}
+	ix := &index{ha: ha, log: log, now: now, maxAge: maxAge, reqs: make(chan syncReq),
+		started: make(chan struct{}), quit: make(chan struct{}), viewed: make(chan struct{}, 1)}
+	ix.stale.Store(true)
+	return ix
 }
 
 // view calls fn with an up-to-date home. fn must not keep h or call view.
 func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 	if ix.running.Load() {
+		ix.mu.RLock()
+		if ix.fresh() {
+			defer ix.mu.RUnlock()
+			ix.noteFastView()
+			noteView(ctx, ix.h)
+			return fn(ix.h)
+		}
+		ix.mu.RUnlock()
 		req := syncReq{ctx: ctx, done: make(chan error, 1)}
 		select {
 		case ix.reqs <- req:
@@ -102,6 +132,39 @@ func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 	}
 	noteView(ctx, h)
 	return fn(h)
+}
+
+// fresh reports, with ix.mu held, whether the home may be read as it is:
+// loaded, every event the subscriptions delivered so far applied, and not
+// due for a load (see due). Reading applied before what was delivered
+// makes equal counts mean that every event delivered before the reader
+// came had been handled. A view that is not fresh asks Run to sync.
+func (ix *index) fresh() bool {
+	if ix.h == nil || ix.stale.Load() || len(ix.subs) == 0 {
+		return false
+	}
+	for i, s := range ix.subs {
+		if ix.applied[i].Load() != s.Delivered() {
+			return false
+		}
+	}
+	st := ix.ha.Status()
+	return !(st.Connected && !st.Since.Equal(ix.gen)) && ix.now().Sub(ix.h.loadedAt) <= ix.maxAge
+}
+
+// noteFastView records a view that did not go through Run, for the idle
+// release: Run learns of the first after its idle timer stopped.
+func (ix *index) noteFastView() {
+	if ix.gcHeadroom <= 0 {
+		return
+	}
+	ix.lastView.Store(time.Now().UnixNano())
+	if !ix.idleArmed.Load() {
+		select {
+		case ix.viewed <- struct{}{}:
+		default: // Run has yet to take the last one
+		}
+	}
 }
 
 // warm waits until Run serves, then loads the home if it is not loaded.
@@ -166,6 +229,7 @@ func (ix *index) Run(ctx context.Context) error {
 		return fmt.Errorf("tools: subscribing to state changes: %w", err)
 	}
 	defer states.Close()
+	ix.subs = append(ix.subs, states)
 	regs := make([]<-chan hass.Event, len(registryEvents))
 	for i, et := range registryEvents {
 		sub, err := ix.ha.Subscribe(ctx, et)
@@ -177,7 +241,9 @@ func (ix *index) Run(ctx context.Context) error {
 		}
 		defer sub.Close()
 		regs[i] = sub.Events()
+		ix.subs = append(ix.subs, sub)
 	}
+	ix.applied = make([]atomic.Uint64, len(ix.subs))
 	ix.running.Store(true)
 	defer ix.running.Store(false)
 	close(ix.started)
@@ -231,23 +297,35 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			}
 			ix.onState(ev)
 		case <-regs[0]:
-			ix.stale = true
+			ix.onRegistry(0)
 		case <-regs[1]:
-			ix.stale = true
+			ix.onRegistry(1)
 		case <-regs[2]:
-			ix.stale = true
+			ix.onRegistry(2)
 		case <-regs[3]:
-			ix.stale = true
+			ix.onRegistry(3)
 		case req := <-ix.reqs:
 			ix.settle(req.ctx, states, regs)
 			req.done <- ix.sync(req.ctx)
 			if ix.gcHeadroom > 0 {
 				// Also after a call that loaded the index: the load freed
 				// what came before it, not the call's own garbage.
-				idle = ix.idleTimer()
+				ix.lastView.Store(time.Now().UnixNano())
+				idle = ix.idleTimer(idleRelease)
+			}
+		case <-ix.viewed:
+			if idle == nil {
+				idle = ix.idleTimer(idleRelease)
 			}
 		case <-idle:
 			idle = nil
+			ix.idleArmed.Store(false)
+			// A view that saw the timer armed did not say so: wait
+			// for the last one's idleRelease to pass.
+			if since := time.Since(time.Unix(0, ix.lastView.Load())); since < idleRelease {
+				idle = ix.idleTimer(idleRelease - since)
+				break
+			}
 			select {
 			case release <- struct{}{}:
 			default: // a release is under way
@@ -256,9 +334,10 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			reload = nil
 			ix.reloadStale(ctx, states, regs)
 		case <-refresh:
-			refresh, ix.stale = nil, true
+			refresh = nil
+			ix.stale.Store(true)
 		}
-		if ix.stale && reload == nil {
+		if ix.stale.Load() && reload == nil {
 			reload = time.After(staleReload)
 		}
 		if ix.h != loaded && ix.h != nil {
@@ -272,12 +351,14 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 // that grow: the add-on's memory budget is what it holds while idle.
 const idleRelease = time.Second
 
-// idleTimer (re)starts the idle release timer and returns its channel.
-func (ix *index) idleTimer() <-chan time.Time {
+// idleTimer (re)starts the idle release timer to fire after d and returns
+// its channel.
+func (ix *index) idleTimer(d time.Duration) <-chan time.Time {
+	ix.idleArmed.Store(true)
 	if ix.idle == nil {
-		ix.idle = time.NewTimer(idleRelease)
+		ix.idle = time.NewTimer(d)
 	} else {
-		ix.idle.Reset(idleRelease)
+		ix.idle.Reset(d)
 	}
 	return ix.idle.C
 }
@@ -286,7 +367,7 @@ func (ix *index) idleTimer() <-chan time.Time {
 // call then finds it loaded); while it is not, the next round retries.
 func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs []<-chan hass.Event) {
 	ix.drain(states, regs)
-	if !ix.stale || !ix.ha.Status().Connected {
+	if !ix.stale.Load() || !ix.ha.Status().Connected {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -299,11 +380,13 @@ func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs
 
 // onState applies one state_changed event, or marks the index stale when
 // events were lost.
+// It is counted in applied once handled.
 func (ix *index) onState(ev hass.Event) {
+	defer ix.applied[0].Add(1)
 	if ev.Missed {
-		ix.stale = true
+		ix.stale.Store(true)
 	}
-	if ix.stale || len(ev.Data) == 0 {
+	if ix.stale.Load() || len(ev.Data) == 0 {
 		return // the next sync reloads everything
 	}
 	ix.mu.Lock()
@@ -311,14 +394,21 @@ func (ix *index) onState(ev hass.Event) {
 	ix.mu.Unlock()
 	if err != nil {
 		ix.log.Warn().Err(err).Msg("reloading states after an undecodable event")
-		ix.stale = true
+		ix.stale.Store(true)
 	}
+}
+
+// onRegistry handles an event of registryEvents[i]: the registries are
+// reloaded with the states at the next sync.
+func (ix *index) onRegistry(i int) {
+	ix.stale.Store(true)
+	ix.applied[1+i].Add(1)
 }
 
 // due reports whether sync, with the client's status st, loads the home:
 // it is stale, or was loaded from an earlier connection, or too old.
 func (ix *index) due(st hass.Status) bool {
-	return ix.stale || (st.Connected && !st.Since.Equal(ix.gen)) || ix.now().Sub(ix.h.loadedAt) > ix.maxAge
+	return ix.stale.Load() || (st.Connected && !st.Since.Equal(ix.gen)) || ix.now().Sub(ix.h.loadedAt) > ix.maxAge
 }
 
 // settle applies the events already queued, before a sync. If the sync
@@ -353,7 +443,7 @@ func (ix *index) drain(states <-chan hass.Event, regs []<-chan hass.Event) {
 			continue
 		default:
 		}
-		for _, r := range regs {
+		for i, r := range regs {
 		inner:
 			for {
 				select {
@@ -361,7 +451,7 @@ func (ix *index) drain(states <-chan hass.Event, regs []<-chan hass.Event) {
 					if !ok {
 						break inner
 					}
-					ix.stale = true
+					ix.onRegistry(i)
 				default:
 					break inner
 				}
@@ -383,9 +473,9 @@ func (ix *index) sync(ctx context.Context) error {
 		return err
 	}
 	ix.mu.Lock()
-	ix.h = h
+	ix.h, ix.gen = h, st.Since
+	ix.stale.Store(false)
 	ix.mu.Unlock()
-	ix.stale, ix.gen = false, st.Since
 	ix.log.Debug().Int("entities", len(h.ids)).Msg("state index loaded")
 	if ix.releaseMemory {
 		debug.FreeOSMemory()

@@ -207,3 +207,63 @@ func TestSmallAnswerCap(t *testing.T) {
 		t.Errorf("get_services fit %d domains in %d bytes without a note", len(all.Domains), limit)
 	}
 }
+
+// TestViewReadsAtOnceWhenFresh: once every event the subscriptions
+// delivered is applied, a view reads the home at once, without a round
+// trip to Run's goroutine (which a view with a done context could not
+// make); while an event is delivered but not yet applied, the index is
+// not fresh, and a view goes through Run, which applies it first.
+func TestViewReadsAtOnceWhenFresh(t *testing.T) {
+	e := startEnv(t, Config{}, simhome.Options{})
+	ix := e.tools.ix
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := ix.warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	isFresh := func() bool {
+		ix.mu.RLock()
+		defer ix.mu.RUnlock()
+		return ix.fresh()
+	}
+	eventually(t, "the index to be fresh", isFresh)
+	done, stop := context.WithCancel(ctx)
+	stop()
+	for i := range 100 {
+		if err := ix.view(done, func(*home) error { return nil }); err != nil {
+			t.Fatalf("view %d with a done context on a fresh index: %v", i, err)
+		}
+	}
+
+	stateIn := func(h *home) string {
+		en, err := e.tools.lookup(h, "light.garage")
+		if err != nil {
+			return err.Error()
+		}
+		return en.st.State
+	}
+	// Hold Run in onState: it takes the event and waits for the lock.
+	ix.mu.Lock()
+	delivered := ix.subs[0].Delivered()
+	e.ha.SetState("light.garage", "on", nil)
+	eventually(t, "the event to be delivered and taken", func() bool {
+		return ix.subs[0].Delivered() > delivered && len(ix.subs[0].Events()) == 0
+	})
+	if ix.fresh() {
+		t.Error("fresh with an event delivered but not applied")
+	}
+	got := make(chan string, 1)
+	go func() {
+		var s string
+		if err := ix.view(ctx, func(h *home) error { s = stateIn(h); return nil }); err != nil {
+			s = err.Error()
+		}
+		got <- s
+	}()
+	time.Sleep(20 * time.Millisecond) // let the view wait for the lock too
+	ix.mu.Unlock()
+	if s := <-got; s != "on" {
+		t.Errorf("view during the event read %q, want on", s)
+	}
+	eventually(t, "the index to be fresh again", isFresh)
+}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -36,16 +35,17 @@ type Transport struct {
 func (t *Transport) Connect(context.Context) (mcp.Connection, error) {
 	r, w := t.Reader, t.Writer
 	if r == nil {
-		r = os.Stdin
+		r = stdin()
 	}
+	release := func() {}
 	if w == nil {
-		w = nopCloser{os.Stdout}
+		w, release = stdout()
 	}
 	limit := t.MaxLineLength
 	if limit == 0 {
 		limit = mcp.DefaultMaxLineLength
 	}
-	c := &conn{r: r, w: w, closed: make(chan struct{})}
+	c := &conn{r: r, w: w, release: release, closed: make(chan struct{})}
 	incoming := make(chan frame)
 	c.incoming = incoming
 	go c.readFrames(incoming, limit)
@@ -65,8 +65,9 @@ type frame struct {
 // conn is one session's connection. Read is called by one goroutine at a
 // time (go-sdk's reader); Write and Close are safe for concurrent use.
 type conn struct {
-	r io.ReadCloser
-	w io.WriteCloser
+	r       io.ReadCloser
+	w       io.WriteCloser
+	release func() // ends the use of stdout, after Close
 
 	incoming <-chan frame
 	queue    []jsonrpc.Message // the rest of the last batch read
@@ -221,6 +222,7 @@ func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
+		c.release()
 	})
 	return c.closeErr
 }

@@ -178,6 +178,34 @@ func TestRelay(t *testing.T) {
 	}
 }
 
+// TestMuxRelay checks the multiplexing floor end to end with its real echo
+// child: 32 workers at once, each answer matched to its own call.
+func TestMuxRelay(t *testing.T) {
+	mx, err := startMuxRelay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mx)
+	defer func() {
+		srv.Close()
+		if err := mx.close(); err != nil {
+			t.Errorf("echo child: %v", err)
+		}
+	}()
+	res := driveAtLeast(t, postTarget(muxFloor, srv.URL, "", callBody, checkRelay), 32, 500, 200*time.Millisecond)
+	if res.requests < 500 || res.wrong != 0 {
+		t.Fatalf("multiplexing relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
+	}
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader("two\nlines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body with a newline got %d, want 400", resp.StatusCode)
+	}
+}
+
 // TestEcho checks the echo child's loop on lines longer than its buffer
 // and on a last line without a newline.
 func TestEcho(t *testing.T) {

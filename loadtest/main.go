@@ -113,7 +113,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a performance target is missed")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write this process's CPU profile to the file")
 	fs.BoolVar(&o.skipBare, "skip-bare", false, "drive only the bridge and its peer, not the bare server and the floor")
-	fs.StringVar(&o.only, "only", "", "drive only this server: REST, REST-cache-hit, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare, floor or child-floor (for profiling)")
+	fs.StringVar(&o.only, "only", "", "drive only this server: REST, REST-cache-hit, Streamable, SSE, mcp-proxy-Streamable, mcp-proxy-SSE, bare, floor, floor-mux or child-floor (for profiling)")
 	fs.BoolVar(&o.memory, "memory", false, "measure instead the memory of the add-on (serve and its children, with default settings) on the demo home and a large home, idle and loaded")
 	fs.StringVar(&o.memConfig, "memory-config", "", "with -memory, start serve with this configuration file instead of the defaults")
 	fs.IntVar(&o.memEntities, "memory-entities", 10000, "entities of the large home -memory measures")
@@ -220,6 +220,8 @@ func levelTargets(o options, st *stack, pr *peer, ch *child, c int) []target {
 		ts = append(ts, st.bareTarget())
 		if c == 1 {
 			ts = append(ts, st.relayTarget(), st.childFloorTarget(ch.calls))
+		} else {
+			ts = append(ts, st.muxTarget())
 		}
 	}
 	ts = append(ts, st.restTarget(ch.calls), st.cacheHitTarget(ch.calls), st.streamableTarget(ch.calls), st.sseTarget(ch.calls))

@@ -84,6 +84,7 @@ func report(w io.Writer, rows []row, kind string, strict bool) bool {
 	}
 	vs := verdicts(rows, kind, floor)
 	fmt.Fprintln(w)
+	printMuxContext(w, rows)
 	met := true
 	for _, v := range vs {
 		fmt.Fprintln(w, v)
@@ -91,6 +92,34 @@ func report(w io.Writer, rows []row, kind string, strict bool) bool {
 	}
 	fmt.Fprintf(w, "\nwrong or failed answers: %d; targets met: %v\n", totalWrong, met)
 	return totalWrong == 0 && served && (met || !strict)
+}
+
+// printMuxContext says, at the highest level, where the multiplexing floor
+// stands against the bare server and mcp-proxy, and the bridge against
+// it: the share of the bare server's req/s that a relay of bytes over one
+// pipe reaches bounds what any bridge to a stdio child can reach.
+func printMuxContext(w io.Writer, rows []row) {
+	if len(rows) == 0 {
+		return
+	}
+	top := rows[len(rows)-1]
+	mux, ok := top.get(muxFloor)
+	bare, hasBare := top.get("bare")
+	if !ok || !hasBare || mux.rps() == 0 || bare.rps() == 0 {
+		return
+	}
+	fmt.Fprintf(w, "c=%d %s (a relay of bytes over one pipe): %.2fx bare", top.c, muxFloor, mux.rps()/bare.rps())
+	if p := bestPeer(top); p > 0 {
+		fmt.Fprintf(w, ", %.2fx mcp-proxy's best", mux.rps()/p)
+	}
+	fmt.Fprint(w, "; against it:")
+	for _, name := range []string{"REST", "Streamable", "SSE"} {
+		if r, ok := top.get(name); ok {
+			fmt.Fprintf(w, " %s %.2f", name, r.rps()/mux.rps())
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
 }
 
 // verdict is one target's outcome.

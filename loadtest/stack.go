@@ -30,6 +30,7 @@ var bareBody = []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"tex
 // all owned by one errgroup.
 type stack struct {
 	bridgeURL, bareURL, relayURL string
+	muxURL                       string // the multiplexing floor (muxfloor.go)
 	childFloorURL                string
 	cacheURL                     string // the cache-hit bridge (cachehit.go)
 	token                        string
@@ -71,6 +72,15 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 		return nil, err
 	}
 	relaySrv := &http.Server{Handler: rl, ReadHeaderTimeout: 10 * time.Second}
+	muxLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	mx, err := startMuxRelay()
+	if err != nil {
+		return nil, err
+	}
+	muxSrv := &http.Server{Handler: mx, ReadHeaderTimeout: 10 * time.Second}
 	cfLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -91,9 +101,10 @@ func startStack(ctx context.Context, o options, ch *child) (*stack, error) {
 	g.Go(func() error { return csrv.Run(ctx) })
 	g.Go(func() error { return serveUntil(ctx, bare, bareLn) })
 	g.Go(func() error { return errors.Join(serveUntil(ctx, relaySrv, relayLn), rl.close()) })
+	g.Go(func() error { return errors.Join(serveUntil(ctx, muxSrv, muxLn), mx.close()) })
 	g.Go(func() error { serveUntil(ctx, cfSrv, cfLn); cf.close(); return nil }) // a child killed at the end is no failure
 	st := &stack{bridgeURL: "http://" + srv.Addr().String(), bareURL: "http://" + bareLn.Addr().String(),
-		relayURL: "http://" + relayLn.Addr().String(), childFloorURL: "http://" + cfLn.Addr().String(),
+		relayURL: "http://" + relayLn.Addr().String(), muxURL: "http://" + muxLn.Addr().String(), childFloorURL: "http://" + cfLn.Addr().String(),
 		cacheURL: "http://" + csrv.Addr().String(), token: token, cancel: cancel, g: g}
 	if err := waitReady(ctx, p, b, o.children*o.inflight); err != nil {
 		st.close()
@@ -214,6 +225,11 @@ func restBody(calls callSpec) func(b []byte, w, i int) []byte {
 // relayTarget checks that the relay echoed the call's own body.
 func (s *stack) relayTarget() target {
 	return postTarget("floor", s.relayURL+"/mcp/tools/call", "", callBody, checkRelay)
+}
+
+// muxTarget checks that the multiplexing floor echoed the call's own body.
+func (s *stack) muxTarget() target {
+	return postTarget(muxFloor, s.muxURL+"/mcp/tools/call", "", callBody, checkRelay)
 }
 
 // childFloorTarget checks the child floor's answers as the REST API's.

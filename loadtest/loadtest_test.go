@@ -230,3 +230,29 @@ func driveAtLeast(t *testing.T, tg target, c, n int, d time.Duration) result {
 	}
 	return total
 }
+
+// TestIsAnswerTo checks the load client's routing of a JSON-RPC message
+// by id, on the fast path and off it.
+func TestIsAnswerTo(t *testing.T) {
+	for _, tc := range []struct {
+		msg     string
+		ok, err bool
+	}{
+		{`{"jsonrpc":"2.0","id":7,"result":{"content":[]}}`, true, false},
+		{`{"result":{"content":[]},"jsonrpc":"2.0","id":7}`, true, false},
+		{` { "id" : 7 , "jsonrpc" : "2.0", "result" : {} } `, true, false},
+		{`{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"bad"}}`, true, true},
+		{`{"jsonrpc":"2.0","id":8,"result":{}}`, false, true},
+		{`{"jsonrpc":"2.0","id":"7","result":{}}`, false, true},
+		{`{"jsonrpc":"2.0","id":7,"id":8,"result":{}}`, false, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"sampling/createMessage","params":{}}`, false, false},
+		{`{"jsonrpc":"2.0","method":"notifications/progress","params":{}}`, false, false},
+		{`{"jsonrpc":"2.0","id":7,"result":`, false, true},
+		{`not json`, false, true},
+	} {
+		ok, err := isAnswerTo([]byte(tc.msg), 7)
+		if ok != tc.ok || (err != nil) != tc.err {
+			t.Errorf("isAnswerTo(%s, 7) = %v, %v; want %v, error %v", tc.msg, ok, err, tc.ok, tc.err)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/mcp-bridge/mcp-bridge/src/jsonscan"
 )
 
 // Minimal MCP clients for the load: each worker opens an MCP session of its
@@ -50,7 +52,28 @@ type rpcHead struct {
 
 // isAnswerTo reports whether msg answers request id; an error answer to id
 // is returned as an error.
+//
+// The common answer, a result for id, is recognized by walking the
+// message's members without decoding it (the caller's check of the answer
+// then reads all of it); anything else is decoded. The load client thus
+// spends about what the REST API's client does on the body, whatever the
+// server's key order.
 func isAnswerTo(msg []byte, id int) (bool, error) {
+	var want [20]byte
+	var idRaw []byte
+	other := false // a method, an error, or a member twice
+	if jsonscan.Members(msg, func(key, val []byte, _ int) bool {
+		switch {
+		case jsonscan.KeyIs(key, "id"):
+			other = other || idRaw != nil
+			idRaw = val
+		case jsonscan.KeyIs(key, "method"), jsonscan.KeyIs(key, "error"):
+			other = true
+		}
+		return !other
+	}) && !other && bytes.Equal(idRaw, strconv.AppendInt(want[:0], int64(id), 10)) {
+		return true, nil
+	}
 	var h rpcHead
 	if err := json.Unmarshal(msg, &h); err != nil {
 		return false, fmt.Errorf("decoding %.200q: %w", msg, err)

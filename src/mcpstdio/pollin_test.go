@@ -2,12 +2,17 @@ package mcpstdio
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // blockingPipe returns the descriptors of a new pipe's two ends, blocking,
@@ -148,4 +153,101 @@ func TestRawPipeRelease(t *testing.T) {
 	if err != nil || string(buf[:n]) != "before\nafter\n" {
 		t.Errorf("read %q, %v", buf[:n], err)
 	}
+}
+
+// pipeConn connects a Transport reading a rawPipe, as `stdio` reads its
+// stdin, and returns it with the pipe's write end.
+func pipeConn(t *testing.T, limit int) (mcp.Connection, *os.File) {
+	t.Helper()
+	r, w := blockingPipe(t)
+	pr := newRawPipe(r, "r")
+	if pr == nil {
+		t.Fatal("newRawPipe refused a pipe")
+	}
+	wf := os.NewFile(uintptr(w), "w")
+	c, err := (&Transport{Reader: pr, Writer: discard{}, MaxLineLength: limit}).Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.(*conn).inline == nil {
+		t.Fatal("a rawPipe is not read inline")
+	}
+	t.Cleanup(func() {
+		c.Close()
+		wf.Close()
+	})
+	return c, wf
+}
+
+// TestInlineRead: messages read from a rawPipe on Read's goroutine are
+// framed as go-sdk frames them: blank lines skipped, batches split, a
+// value followed by more than a line end an error.
+func TestInlineRead(t *testing.T) {
+	c, w := pipeConn(t, 0)
+	go w.WriteString(`{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n\n" +
+		`[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"}]` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"method":"ping"} x` + "\n")
+	for i, want := range []string{"ping", "ping", "notifications/initialized"} {
+		msg, err := c.Read(context.Background())
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if req, ok := msg.(*jsonrpc.Request); !ok || req.Method != want {
+			t.Fatalf("message %d = %#v, want %s", i, msg, want)
+		}
+	}
+	if _, err := c.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "trailing data") {
+		t.Errorf("a value with trailing data: %v, want the trailing data error", err)
+	}
+}
+
+// TestInlineReadEnds: a Read parked in the poller returns io.EOF when the
+// connection is closed, and ctx's error when its ctx ends; a line over the
+// bound is errFrameTooLarge; the end of input is io.EOF.
+func TestInlineReadEnds(t *testing.T) {
+	wait := func(t *testing.T, c mcp.Connection, ctx context.Context, act func()) error {
+		t.Helper()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Read(ctx)
+			errc <- err
+		}()
+		time.Sleep(time.Millisecond) // Read parks
+		act()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Read still waiting 5 s later")
+			return nil
+		}
+	}
+	t.Run("close", func(t *testing.T) {
+		for range 20 {
+			c, _ := pipeConn(t, 0)
+			if err := wait(t, c, context.Background(), func() { c.Close() }); !errors.Is(err, io.EOF) {
+				t.Fatalf("Read waiting at Close: %v, want io.EOF", err)
+			}
+		}
+	})
+	t.Run("ctx", func(t *testing.T) {
+		c, _ := pipeConn(t, 0)
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := wait(t, c, ctx, cancel); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Read whose ctx ended: %v, want context.Canceled", err)
+		}
+	})
+	t.Run("eof", func(t *testing.T) {
+		c, w := pipeConn(t, 0)
+		if err := wait(t, c, context.Background(), func() { w.Close() }); !errors.Is(err, io.EOF) {
+			t.Fatalf("Read at the end of input: %v, want io.EOF", err)
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		c, w := pipeConn(t, 100)
+		go w.WriteString(`{"jsonrpc":"2.0","id":1,"method":"x","params":"` + strings.Repeat("a", 200) + `"}` + "\n")
+		if _, err := c.Read(context.Background()); !errors.Is(err, errFrameTooLarge) {
+			t.Errorf("Read of a 250-byte line with a bound of 100: %v, want errFrameTooLarge", err)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -46,6 +47,10 @@ func (t *Transport) Connect(context.Context) (mcp.Connection, error) {
 		limit = mcp.DefaultMaxLineLength
 	}
 	c := &conn{r: r, w: w, release: release, closed: make(chan struct{})}
+	if p, ok := r.(*rawPipe); ok {
+		c.inline, c.pipe = newFramer(p, limit), p
+		return c, nil
+	}
 	incoming := make(chan frame)
 	c.incoming = incoming
 	go c.readFrames(incoming, limit)
@@ -70,6 +75,13 @@ type conn struct {
 	release func() // ends the use of stdout, after Close
 
 	incoming <-chan frame
+	// inline frames a rawPipe on Read's goroutine: a message then costs no
+	// hand-off from a reading goroutine. Close, or ctx ending, interrupts
+	// a Read parked in the poller.
+	inline   *framer
+	pipe     *rawPipe
+	watchCtx context.Context // the ctx whose end interrupts pipe's reads
+	stopCtx  func() bool
 	queue    []jsonrpc.Message // the rest of the last batch read
 
 	writeMu sync.Mutex // guards writes to w
@@ -80,35 +92,53 @@ type conn struct {
 	closeErr  error
 }
 
-// readFrames reads JSON values from the input until an error, exactly as
-// go-sdk's stdio connection frames them: one value per line, blank lines
-// skipped, anything but a line end right after a value an error. It runs
-// on a goroutine of its own so that Read returns as soon as the
-// connection is closed, even while the input blocks; that goroutine ends
-// when a read fails after Close (as go-sdk's does).
-func (c *conn) readFrames(incoming chan<- frame, limit int) {
-	var (
-		reader  io.Reader = c.r
-		limiter *frameLimitReader
-	)
+// framer reads JSON values from the input exactly as go-sdk's stdio
+// connection frames them: one value per line, blank lines skipped,
+// anything but a line end right after a value an error.
+type framer struct {
+	dec     *json.Decoder
+	limiter *frameLimitReader // nil: no bound
+}
+
+func newFramer(r io.Reader, limit int) *framer {
+	f := &framer{}
 	if limit > 0 {
-		limiter = &frameLimitReader{r: c.r, limit: limit}
-		reader = limiter
+		f.limiter = &frameLimitReader{r: r, limit: limit}
+		r = f.limiter
 	}
-	dec := json.NewDecoder(reader)
-	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if err == nil {
-			var next [1]byte
-			if n, rerr := dec.Buffered().Read(next[:]); n > 0 {
-				if next[0] != '\n' && next[0] != '\r' {
-					err = errors.New("invalid trailing data at the end of stream")
-				}
-			} else if rerr != nil && rerr != io.EOF {
-				err = rerr
+	f.dec = json.NewDecoder(r)
+	return f
+}
+
+// next returns the next value, or the error that ends the input.
+func (f *framer) next() (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := f.dec.Decode(&raw)
+	if err == nil {
+		var next [1]byte
+		if n, rerr := f.dec.Buffered().Read(next[:]); n > 0 {
+			if next[0] != '\n' && next[0] != '\r' {
+				err = errors.New("invalid trailing data at the end of stream")
 			}
+		} else if rerr != nil && rerr != io.EOF {
+			err = rerr
 		}
+	}
+	if f.limiter != nil {
+		f.limiter.count = 0
+	}
+	return raw, err
+}
+
+// readFrames reads frames until an error. It runs on a goroutine of its
+// own so that Read returns as soon as the connection is closed, even while
+// an input that the runtime cannot poll blocks; that goroutine ends when a
+// read fails after Close (as go-sdk's does). Input it can poll (a rawPipe)
+// is read by Read itself instead (see conn.inline).
+func (c *conn) readFrames(incoming chan<- frame, limit int) {
+	fr := newFramer(c.r, limit)
+	for {
+		raw, err := fr.next()
 		select {
 		case incoming <- frame{msg: raw, err: err}:
 		case <-c.closed:
@@ -116,9 +146,6 @@ func (c *conn) readFrames(incoming chan<- frame, limit int) {
 		}
 		if err != nil {
 			return
-		}
-		if limiter != nil {
-			limiter.count = 0
 		}
 	}
 }
@@ -158,16 +185,23 @@ func (c *conn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		return next, nil
 	}
 	var raw json.RawMessage
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case f := <-c.incoming:
-		if f.err != nil {
-			return nil, f.err
+	if c.inline != nil {
+		var err error
+		if raw, err = c.readInline(ctx); err != nil {
+			return nil, err
 		}
-		raw = f.msg
-	case <-c.closed:
-		return nil, io.EOF
+	} else {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case f := <-c.incoming:
+			if f.err != nil {
+				return nil, f.err
+			}
+			raw = f.msg
+		case <-c.closed:
+			return nil, io.EOF
+		}
 	}
 	if msg, ok := decodeRequest(raw); ok {
 		c.batches.note(msg)
@@ -179,6 +213,33 @@ func (c *conn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	}
 	c.queue = msgs[1:]
 	return msgs[0], nil
+}
+
+// readInline reads the next frame from the pipe on the calling goroutine.
+// It returns io.EOF once the connection is closed, and ctx's error once
+// ctx ended. go-sdk reads with the same ctx each time: the watch on it is
+// set once.
+func (c *conn) readInline(ctx context.Context) (json.RawMessage, error) {
+	if ctx != c.watchCtx {
+		if c.stopCtx != nil {
+			c.stopCtx()
+		}
+		c.watchCtx = ctx
+		c.stopCtx = context.AfterFunc(ctx, func() { c.pipe.f.SetReadDeadline(time.Now()) })
+	}
+	raw, err := c.inline.next()
+	if err != nil {
+		select {
+		case <-c.closed:
+			return nil, io.EOF
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return raw, nil
 }
 
 // Write implements mcp.Connection: one message a line, in the bytes

@@ -58,7 +58,9 @@ func (s *Subscription) Events() <-chan Event { return s.ch }
 // An event the read loop handled before the answer to a command (see
 // Client) is counted by the time that answer is delivered, so a reader
 // that has taken as many events as Delivered said after its last command
-// has seen every event Home Assistant sent before that command's answer.
+// has seen every event delivered before that command's answer. Events
+// dropped on a full buffer are not counted: that they were lost shows on
+// the next event delivered (Missed).
 func (s *Subscription) Delivered() uint64 { return s.sent.Load() }
 
 // Close ends the subscription: Home Assistant is told to stop sending

@@ -21,44 +21,87 @@ import (
 // goroutine parks, no thread waits in the kernel for it, and a read
 // parked there ends when the file is closed), and read and written with
 // raw system calls, which never block and do not tell the monitor.
+//
+// The mode belongs to the file description, which other processes that
+// inherited it share: it is set only on pipes and sockets (a child's
+// stdin and stdout, which its parent made for it), never when stdin and
+// stdout are one description (a socket given as both, by inetd or socat:
+// closing stdin would make it blocking under stdout's raw writes), and
+// put back when the session ends. A process killed meanwhile leaves it
+// non-blocking.
 
 // stdin returns a reader of the standard input: a rawPipe if it is a
 // pipe or a socket, else os.Stdin (a terminal or a file, whose mode its
-// other users share).
-func stdin() io.ReadCloser {
-	if p := rawStdin(); p != nil && !p.closed.Load() {
-		return p
+// other users share). Once the rawPipe is closed, the descriptor is gone:
+// reads fail, as they did on os.Stdin once it was closed.
+func stdin() io.ReadCloser { return stdinOf(rawStdio().in) }
+
+func stdinOf(p *rawPipe) io.ReadCloser {
+	switch {
+	case p == nil:
+		return os.Stdin
+	case p.closed.Load():
+		return closedInput{}
 	}
-	return os.Stdin
+	return p
 }
 
 // stdout returns a writer of the standard output, like stdin, and the
 // function that ends its use: the rawPipe is put back in blocking mode;
 // stdout itself is never closed.
 func stdout() (io.WriteCloser, func()) {
-	if p := rawStdout(); p != nil && !p.isReleased() {
+	if p := rawStdio().out; p != nil && !p.isReleased() {
 		return nopCloser{p}, p.release
 	}
 	return nopCloser{os.Stdout}, func() {}
 }
 
-// The rawPipes of stdin and stdout are made once and kept for good: each
-// is a second *os.File of its descriptor, which would close it when
-// collected.
-var (
-	rawStdin  = sync.OnceValue(func() *rawPipe { return newRawPipe(int(os.Stdin.Fd()), os.Stdin.Name()) })
-	rawStdout = sync.OnceValue(func() *rawPipe { return newRawPipe(int(os.Stdout.Fd()), os.Stdout.Name()) })
-)
+// closedInput is stdin after its rawPipe was closed.
+type closedInput struct{}
+
+func (closedInput) Read([]byte) (int, error) {
+	return 0, &os.PathError{Op: "read", Path: os.Stdin.Name(), Err: os.ErrClosed}
+}
+func (closedInput) Close() error { return nil }
+
+// rawStdio returns the rawPipes of stdin and stdout, nil for either that
+// is not to be one. They are made once and kept for good: each is a
+// second *os.File of its descriptor, which would close it when collected.
+var rawStdio = sync.OnceValue(func() (p struct{ in, out *rawPipe }) {
+	in, out := int(os.Stdin.Fd()), int(os.Stdout.Fd())
+	if sameDescription(in, out) {
+		return p
+	}
+	p.in = newRawPipe(in, os.Stdin.Name())
+	p.out = newRawPipe(out, os.Stdout.Name())
+	return p
+})
+
+// sameDescription reports whether descriptors a and b may be one file
+// description: the same file (a socket or a pipe given as both), or one
+// that cannot be told.
+func sameDescription(a, b int) bool {
+	var sa, sb syscall.Stat_t
+	if syscall.Fstat(a, &sa) != nil || syscall.Fstat(b, &sb) != nil {
+		return true
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// kept holds files that newRawPipe made but could not use, whose
+// collection would close a descriptor still in use.
+var kept []*os.File
 
 // rawPipe is a pipe or socket set non-blocking, read and written with raw
 // system calls, waiting in the runtime's poller when it must. It is safe
 // for concurrent use.
 type rawPipe struct {
-	f        *os.File
-	rc       syscall.RawConn
-	fd       int
-	closed   atomic.Bool
-	released bool // guarded by wmu: back in blocking mode, see release
+	f            *os.File
+	rc           syscall.RawConn
+	fd           int
+	closed       atomic.Bool
+	released     bool        // guarded by wmu: back in blocking mode, see release
+	releaseAsked atomic.Bool // release was called
 
 	// The current Read's and Write's state, for their callbacks, bound
 	// once so that they do not allocate.
@@ -89,6 +132,7 @@ func newRawPipe(fd int, name string) *rawPipe {
 	rc, err := nf.SyscallConn()
 	if err != nil {
 		syscall.SetNonblock(fd, false)
+		kept = append(kept, nf)
 		return nil
 	}
 	p := &rawPipe{f: nf, rc: rc, fd: fd}
@@ -138,8 +182,9 @@ func (p *rawPipe) rawRead(fd uintptr) bool {
 
 func (p *rawPipe) Write(b []byte) (int, error) {
 	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	if p.released {
+	defer p.unlockWrite()
+	if p.releaseAsked.Load() {
+		p.restoreLocked()
 		return p.f.Write(b) // a blocking write now
 	}
 	written := 0
@@ -203,18 +248,34 @@ func (p *rawPipe) Close() error {
 	return err
 }
 
-func (p *rawPipe) isReleased() bool {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	return p.released
-}
+func (p *rawPipe) isReleased() bool { return p.releaseAsked.Load() }
 
 // release puts a pipe that is not to be closed (stdout) back in blocking
-// mode, once the write under way, if any, is done; later writes are
-// os.File's blocking ones.
+// mode, now if no write is under way, else once it is done (the write
+// may wait for a reader that never comes: release does not wait for it);
+// later writes are os.File's blocking ones.
 func (p *rawPipe) release() {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
+	p.releaseAsked.Store(true)
+	if p.wmu.TryLock() {
+		p.restoreLocked()
+		p.wmu.Unlock()
+	}
+	// Else the writer holding wmu sees releaseAsked once it has unlocked
+	// (unlockWrite).
+}
+
+// unlockWrite ends a Write: it unlocks wmu and restores the blocking mode
+// if release was called meanwhile and found wmu held.
+func (p *rawPipe) unlockWrite() {
+	p.wmu.Unlock()
+	if p.releaseAsked.Load() && p.wmu.TryLock() {
+		p.restoreLocked()
+		p.wmu.Unlock()
+	}
+}
+
+// restoreLocked puts the pipe back in blocking mode, once; wmu is held.
+func (p *rawPipe) restoreLocked() {
 	if !p.released {
 		p.released = true
 		syscall.SetNonblock(p.fd, false)

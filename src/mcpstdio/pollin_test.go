@@ -251,3 +251,98 @@ func TestInlineReadEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestRawPipeReleaseDoesNotWait: releasing stdout while a write waits for
+// a reader (the pipe full) returns at once; the write finishes once the
+// reader reads, and leaves the pipe in blocking mode.
+func TestRawPipeReleaseDoesNotWait(t *testing.T) {
+	r, w := blockingPipe(t)
+	pw := newRawPipe(w, "w")
+	if pw == nil {
+		t.Fatal("newRawPipe refused a pipe")
+	}
+	defer pw.f.Close()
+	rf := os.NewFile(uintptr(r), "r")
+	defer rf.Close()
+	big := bytes.Repeat([]byte("x"), 1<<20) // more than the pipe holds
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := pw.Write(big)
+		wrote <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the write waits in the poller
+	released := make(chan struct{})
+	go func() {
+		pw.release()
+		close(released)
+	}()
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("release waited for a write that waits for a reader")
+	}
+	if !nonblocking(t, pw.fd) {
+		t.Fatal("the mode changed under a raw write")
+	}
+	if _, err := io.CopyN(io.Discard, rf, int64(len(big))); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if nonblocking(t, pw.fd) {
+		t.Error("the pipe is still non-blocking after the write that release waited for")
+	}
+	if _, err := pw.Write([]byte("after\n")); err != nil {
+		t.Fatalf("write after release: %v", err)
+	}
+}
+
+// TestSameDescription: a socket given as both stdin and stdout is one
+// description, and no rawPipe is made of it; a pipe's two ends, as a
+// child gets them, are not.
+func TestSameDescription(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	dup, err := syscall.Dup(fds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(dup)
+	if !sameDescription(fds[0], dup) {
+		t.Error("a socket and its duplicate are not one description")
+	}
+	r1, w1 := blockingPipe(t)
+	r2, w2 := blockingPipe(t)
+	for _, fd := range []int{r1, w1, r2, w2} {
+		defer syscall.Close(fd)
+	}
+	if sameDescription(r1, w2) {
+		t.Error("the read end of one pipe and the write end of another are one description")
+	}
+}
+
+// TestStdinAfterClose: once stdin's rawPipe is closed, stdin reads fail
+// instead of reading whatever file took its descriptor next.
+func TestStdinAfterClose(t *testing.T) {
+	r, w := blockingPipe(t)
+	defer syscall.Close(w)
+	pr := newRawPipe(r, "r")
+	if pr == nil {
+		t.Fatal("newRawPipe refused a pipe")
+	}
+	if got := stdinOf(pr); got != io.ReadCloser(pr) {
+		t.Fatalf("stdinOf an open rawPipe = %T", got)
+	}
+	pr.Close()
+	if _, err := stdinOf(pr).Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("read of a closed stdin: %v, want os.ErrClosed", err)
+	}
+	if stdinOf(nil) != io.ReadCloser(os.Stdin) {
+		t.Error("stdinOf(nil) is not os.Stdin")
+	}
+}

@@ -282,8 +282,11 @@ func (c *conn) Write(ctx context.Context, msg jsonrpc.Message) error {
 func (c *conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
-		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
+		// stdout is released first: were stdin and stdout one
+		// description, closing stdin would make it blocking under
+		// stdout's raw writes (rawStdio refuses that case too).
 		c.release()
+		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
 	})
 	return c.closeErr
 }

@@ -72,10 +72,12 @@ type index struct {
 	applied []atomic.Uint64
 
 	// The idle release (gcHeadroom) after views that skip Run's goroutine:
-	// lastView is when the last one read (UnixNano), idleArmed whether
+	// lastView is when the last one read (since epoch, a monotonic
+	// reading), idleArmed whether
 	// Run's idle timer runs; a view that finds it stopped tells Run on
 	// viewed.
-	lastView  atomic.Int64
+	epoch     time.Time
+	lastView  atomic.Int64 // nanoseconds since epoch
 	idleArmed atomic.Bool
 	viewed    chan struct{} // buffered 1
 
@@ -90,12 +92,13 @@ type syncReq struct {
 
 func newIndex(ha HomeAssistant, log zerolog.Logger, now func() time.Time, maxAge time.Duration) *index {
 	ix := &index{ha: ha, log: log, now: now, maxAge: maxAge, reqs: make(chan syncReq),
-		started: make(chan struct{}), quit: make(chan struct{}), viewed: make(chan struct{}, 1)}
+		started: make(chan struct{}), quit: make(chan struct{}), viewed: make(chan struct{}, 1), epoch: time.Now()}
 	ix.stale.Store(true)
 	return ix
 }
 
 // view calls fn with an up-to-date home. fn must not keep h or call view.
+// A view of a fresh index reads it even if ctx has ended.
 func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 	if ix.running.Load() {
 		ix.mu.RLock()
@@ -140,13 +143,18 @@ func (ix *index) view(ctx context.Context, fn func(h *home) error) error {
 // makes equal counts mean that every event delivered before the reader
 // came had been handled. A view that is not fresh asks Run to sync.
 func (ix *index) fresh() bool {
-	if ix.h == nil || ix.stale.Load() || len(ix.subs) == 0 {
+	if ix.h == nil || len(ix.subs) == 0 {
 		return false
 	}
 	for i, s := range ix.subs {
 		if ix.applied[i].Load() != s.Delivered() {
 			return false
 		}
+	}
+	// After the counts: an event handled is counted under ix.mu, with
+	// stale already set if it makes the home stale.
+	if ix.stale.Load() {
+		return false
 	}
 	st := ix.ha.Status()
 	return !(st.Connected && !st.Since.Equal(ix.gen)) && ix.now().Sub(ix.h.loadedAt) <= ix.maxAge
@@ -158,7 +166,7 @@ func (ix *index) noteFastView() {
 	if ix.gcHeadroom <= 0 {
 		return
 	}
-	ix.lastView.Store(time.Now().UnixNano())
+	ix.lastView.Store(int64(time.Since(ix.epoch)))
 	if !ix.idleArmed.Load() {
 		select {
 		case ix.viewed <- struct{}{}:
@@ -310,7 +318,7 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			if ix.gcHeadroom > 0 {
 				// Also after a call that loaded the index: the load freed
 				// what came before it, not the call's own garbage.
-				ix.lastView.Store(time.Now().UnixNano())
+				ix.lastView.Store(int64(time.Since(ix.epoch)))
 				idle = ix.idleTimer(idleRelease)
 			}
 		case <-ix.viewed:
@@ -322,7 +330,7 @@ func (ix *index) loop(ctx context.Context, states <-chan hass.Event, regs []<-ch
 			ix.idleArmed.Store(false)
 			// A view that saw the timer armed did not say so: wait
 			// for the last one's idleRelease to pass.
-			if since := time.Since(time.Unix(0, ix.lastView.Load())); since < idleRelease {
+			if since := time.Since(ix.epoch) - time.Duration(ix.lastView.Load()); since < idleRelease {
 				idle = ix.idleTimer(idleRelease - since)
 				break
 			}
@@ -380,8 +388,11 @@ func (ix *index) reloadStale(ctx context.Context, states <-chan hass.Event, regs
 
 // onState applies one state_changed event, or marks the index stale when
 // events were lost.
-// It is counted in applied once handled.
+// It is applied and counted in applied under ix.mu, so that a reader
+// holding the read lock sees both or neither (see fresh).
 func (ix *index) onState(ev hass.Event) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	defer ix.applied[0].Add(1)
 	if ev.Missed {
 		ix.stale.Store(true)
@@ -389,18 +400,17 @@ func (ix *index) onState(ev hass.Event) {
 	if ix.stale.Load() || len(ev.Data) == 0 {
 		return // the next sync reloads everything
 	}
-	ix.mu.Lock()
-	err := ix.h.apply(ev.Data, ev.TimeFired)
-	ix.mu.Unlock()
-	if err != nil {
+	if err := ix.h.apply(ev.Data, ev.TimeFired); err != nil {
 		ix.log.Warn().Err(err).Msg("reloading states after an undecodable event")
 		ix.stale.Store(true)
 	}
 }
 
 // onRegistry handles an event of registryEvents[i]: the registries are
-// reloaded with the states at the next sync.
+// reloaded with the states at the next sync. Like onState, under ix.mu.
 func (ix *index) onRegistry(i int) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	ix.stale.Store(true)
 	ix.applied[1+i].Add(1)
 }

@@ -122,7 +122,8 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) Close() error                { return nil }
 
 // FuzzConnReadsAsSDK: for any input, the connection reads the messages,
-// and fails at the message, that go-sdk's stdio connection does.
+// and fails at the message, that go-sdk's stdio connection does, from a
+// reader and from a pipe.
 func FuzzConnReadsAsSDK(f *testing.F) {
 	f.Add("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\n{\"jsonrpc\":\"2.0\",\"method\":\"n\",\"params\":{}}\r\n")
 	f.Add("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"},{\"jsonrpc\":\"2.0\",\"method\":\"b\"}]\n{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}}\n")
@@ -137,6 +138,15 @@ func FuzzConnReadsAsSDK(f *testing.F) {
 		got := readAll(t, connect(t, ourTransport, in, discard{}), 20)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("reading %q (-go-sdk +ours):\n%s", in, diff)
+		}
+		// The same from a pipe, read inline (a rawPipe).
+		c, w := pipeConn(t, 0)
+		go func() {
+			w.WriteString(in)
+			w.Close()
+		}()
+		if diff := cmp.Diff(want, readAll(t, c, 20)); diff != "" {
+			t.Errorf("reading %q from a pipe (-go-sdk +ours):\n%s", in, diff)
 		}
 	})
 }

@@ -147,20 +147,28 @@ func TestCheckEcho(t *testing.T) {
 	}
 }
 
+// serveEchoRelay serves h, a relay to an echo child that started with
+// error err, until the test ends, then stops the child with stop.
+func serveEchoRelay(t *testing.T, h http.Handler, err error, stop func() error) *httptest.Server {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := stop(); err != nil {
+			t.Errorf("echo child: %v", err)
+		}
+	})
+	return srv
+}
+
 // TestRelay checks the floor's relay end to end with its real echo child,
 // and that a wrong echo is caught.
 func TestRelay(t *testing.T) {
 	rl, err := startRelay()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rl)
-	defer func() {
-		srv.Close()
-		if err := rl.close(); err != nil {
-			t.Errorf("echo child: %v", err)
-		}
-	}()
+	srv := serveEchoRelay(t, rl, err, rl.close)
 	res := drive(t.Context(), postTarget("floor", srv.URL, "", callBody, checkRelay), 4, 200*time.Millisecond)
 	if res.requests == 0 || res.wrong != 0 {
 		t.Fatalf("relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
@@ -182,16 +190,7 @@ func TestRelay(t *testing.T) {
 // child: 32 workers at once, each answer matched to its own call.
 func TestMuxRelay(t *testing.T) {
 	mx, err := startMuxRelay()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mx)
-	defer func() {
-		srv.Close()
-		if err := mx.close(); err != nil {
-			t.Errorf("echo child: %v", err)
-		}
-	}()
+	srv := serveEchoRelay(t, mx, err, mx.close)
 	res := driveAtLeast(t, postTarget(muxFloor, srv.URL, "", callBody, checkRelay), 32, 500, 200*time.Millisecond)
 	if res.requests < 500 || res.wrong != 0 {
 		t.Fatalf("multiplexing relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)

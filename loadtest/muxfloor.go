@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -43,13 +42,7 @@ type muxRelay struct {
 // startMuxRelay starts the echo child (this binary, re-executed) and the
 // goroutine that reads it.
 func startMuxRelay() (*muxRelay, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), envEcho+"=1")
-	in, _, out, err := startPiped(cmd, "the multiplexing floor's echo child")
+	cmd, in, _, out, err := startEcho("the multiplexing floor's echo child")
 	if err != nil {
 		return nil, err
 	}

@@ -73,19 +73,26 @@ type relay struct {
 	out  *bufio.Reader // over poll
 }
 
-// startRelay starts the echo child (this binary, re-executed).
+// startRelay starts the echo child.
 func startRelay() (*relay, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), envEcho+"=1")
-	in, poll, out, err := startPiped(cmd, "the echo child")
+	cmd, in, poll, out, err := startEcho("the echo child")
 	if err != nil {
 		return nil, err
 	}
 	return &relay{cmd: cmd, in: in, poll: poll, out: out}, nil
+}
+
+// startEcho starts an echo child (this binary, re-executed) with its
+// stdin and stdout piped (see startPiped); what names it in errors.
+func startEcho(what string) (*exec.Cmd, io.WriteCloser, *pipepoll.Reader, *bufio.Reader, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envEcho+"=1")
+	in, poll, out, err := startPiped(cmd, what)
+	return cmd, in, poll, out, err
 }
 
 // startPiped starts cmd with its stdin and stdout piped (stderr passed on)

@@ -164,19 +164,26 @@ func (p *rawPipe) Read(b []byte) (int, error) {
 // rawRead is Read's callback: false asks the poller to wait until the
 // pipe is readable.
 func (p *rawPipe) rawRead(fd uintptr) bool {
+	var done bool
+	p.rn, p.rerr, done = rawCall(syscall.SYS_READ, fd, p.rbuf)
+	return done
+}
+
+// rawCall makes the read or write system call trap on fd with buf,
+// without telling the runtime, again while it is interrupted. done is
+// false when it would block.
+func rawCall(trap, fd uintptr, buf []byte) (n int, errno syscall.Errno, done bool) {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p.rbuf[0])), uintptr(len(p.rbuf)))
+		r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 		switch e {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return 0, 0, false
 		case 0:
-			p.rn = int(n)
-		default:
-			p.rerr = e
+			return int(r), 0, true
 		}
-		return true
+		return 0, e, true
 	}
 }
 
@@ -207,20 +214,9 @@ func (p *rawPipe) Write(b []byte) (int, error) {
 // rawWrite is Write's callback: it writes what the pipe takes; false asks
 // the poller to wait until the pipe is writable.
 func (p *rawPipe) rawWrite(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.wbuf[0])), uintptr(len(p.wbuf)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		case 0:
-			p.wn = int(n)
-		default:
-			p.werr = e
-		}
-		return true
-	}
+	var done bool
+	p.wn, p.werr, done = rawCall(syscall.SYS_WRITE, fd, p.wbuf)
+	return done
 }
 
 // wrapErr returns the poller's error err as os.File's methods do: closing

@@ -199,18 +199,13 @@ func TestIndexRefreshesBeforeMaxAge(t *testing.T) {
 // gives the freed memory back (debug.FreeOSMemory, which forces a
 // collection).
 func TestReleaseMemory(t *testing.T) {
-	forced := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	before := forced()
+	before := forcedCollections()
 	g, _, session := serveGated(t, Config{ReleaseMemory: true})
 	close(g.gate)
 	if session() == nil {
 		t.FailNow()
 	}
-	if after := forced(); after <= before {
+	if after := forcedCollections(); after <= before {
 		t.Errorf("forced collections %d before the load, %d after; want more", before, after)
 	}
 }
@@ -292,32 +287,29 @@ func TestBoundGCGrowsWithTheHeap(t *testing.T) {
 
 var gcSink []byte
 
-// TestIdleReleaseAfterLoadingCall: the memory is given back a second after
-// the last call also when that call reloaded the index (here, the home got
-// older than IndexMaxAge): the load frees what came before it, not the
-// call's own garbage or the headroom that piles up until the next call.
-// TestGCHeadroom failed 1 run in 3 so, when the startup's second load
-// (the subscriptions' first Missed) fell in its call.
-func TestIdleReleaseAfterLoadingCall(t *testing.T) {
+// forcedCollections returns how many collections were forced so far (by
+// debug.FreeOSMemory among others).
+func forcedCollections() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// startReleasingIndex runs an index that gives memory back after calls
+// (releaseMemory, gcHeadroom), on the Home Assistant ha makes of a client
+// of a simulated home, with clock now, and returns it warm.
+func startReleasingIndex(t *testing.T, ha func(*hass.Client) HomeAssistant, now func() time.Time) (*index, context.Context) {
+	t.Helper()
 	t.Cleanup(func() {
 		debug.SetGCPercent(100)
 		debug.SetMemoryLimit(math.MaxInt64)
 	})
-	forced := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	ha := simhome.NewServer(t, simhome.Options{})
-	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
+	srv := simhome.NewServer(t, simhome.Options{})
+	hc, err := hass.New(hass.Config{RESTURL: srv.RESTURL(), WebSocketURL: srv.WebSocketURL(), Token: srv.Token()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatedHA{HomeAssistant: hc, gate: make(chan struct{}), requested: make(chan struct{})}
-	close(g.gate)
-	var clock atomic.Int64
-	clock.Store(time.Now().UnixNano())
-	ix := newIndex(g, zerolog.Nop(), func() time.Time { return time.Unix(0, clock.Load()) }, time.Hour)
+	ix := newIndex(ha(hc), zerolog.Nop(), now, time.Hour)
 	ix.releaseMemory, ix.gcHeadroom = true, 8<<20
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -327,6 +319,24 @@ func TestIdleReleaseAfterLoadingCall(t *testing.T) {
 	if err := ix.warm(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return ix, ctx
+}
+
+// TestIdleReleaseAfterLoadingCall: the memory is given back a second after
+// the last call also when that call reloaded the index (here, the home got
+// older than IndexMaxAge): the load frees what came before it, not the
+// call's own garbage or the headroom that piles up until the next call.
+// TestGCHeadroom failed 1 run in 3 so, when the startup's second load
+// (the subscriptions' first Missed) fell in its call.
+func TestIdleReleaseAfterLoadingCall(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	var g *gatedHA
+	ix, ctx := startReleasingIndex(t, func(hc *hass.Client) HomeAssistant {
+		g = &gatedHA{HomeAssistant: hc, gate: make(chan struct{}), requested: make(chan struct{})}
+		close(g.gate)
+		return g
+	}, func() time.Time { return time.Unix(0, clock.Load()) })
 	time.Sleep(2 * staleReload) // past any reload the first events start
 	clock.Add(int64(2 * time.Hour))
 	loads := g.loads.Load()
@@ -338,8 +348,8 @@ func TestIdleReleaseAfterLoadingCall(t *testing.T) {
 	}
 	called := time.Now()
 	time.Sleep(idleRelease / 2)
-	before := forced()
-	for deadline := called.Add(3 * idleRelease); forced() == before; time.Sleep(20 * time.Millisecond) {
+	before := forcedCollections()
+	for deadline := called.Add(3 * idleRelease); forcedCollections() == before; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no forced collection within %v of a call that reloaded the index", 3*idleRelease)
 		}
@@ -424,30 +434,7 @@ func TestIndexLoadsOnceAfterALateStart(t *testing.T) {
 // never reaching Run's goroutine, still have the memory given back a
 // second after the last of them.
 func TestIdleReleaseAfterFastViews(t *testing.T) {
-	t.Cleanup(func() {
-		debug.SetGCPercent(100)
-		debug.SetMemoryLimit(math.MaxInt64)
-	})
-	forced := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	ha := simhome.NewServer(t, simhome.Options{})
-	hc, err := hass.New(hass.Config{RESTURL: ha.RESTURL(), WebSocketURL: ha.WebSocketURL(), Token: ha.Token()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix := newIndex(hc, zerolog.Nop(), time.Now, time.Hour)
-	ix.releaseMemory, ix.gcHeadroom = true, 8<<20
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	wg.Go(func() { _ = hc.Run(ctx) })
-	wg.Go(func() { _ = ix.Run(ctx) })
-	if err := ix.warm(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ix, ctx := startReleasingIndex(t, func(hc *hass.Client) HomeAssistant { return hc }, time.Now)
 	fresh := func() bool {
 		ix.mu.RLock()
 		defer ix.mu.RUnlock()
@@ -460,9 +447,9 @@ func TestIdleReleaseAfterFastViews(t *testing.T) {
 	}
 	// Let the release after the warm-up's load pass.
 	time.Sleep(idleRelease + idleRelease/2)
-	before := forced()
+	before := forcedCollections()
 	time.Sleep(idleRelease / 4)
-	if forced() != before {
+	if forcedCollections() != before {
 		t.Fatal("a forced collection with no call")
 	}
 	done, stop := context.WithCancel(ctx)
@@ -477,7 +464,7 @@ func TestIdleReleaseAfterFastViews(t *testing.T) {
 		}
 		last = time.Now()
 	}
-	for forced() == before {
+	for forcedCollections() == before {
 		if time.Since(last) > 3*idleRelease {
 			t.Fatalf("no forced collection within %v of the last fast view", 3*idleRelease)
 		}

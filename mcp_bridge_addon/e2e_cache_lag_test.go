@@ -169,7 +169,9 @@ func startLocalBridge(t *testing.T, haURL, childHA, haToken string, edit func(*C
 			return b
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the bridge's children did not start")
+			ps := st.pool.Stats()
+			t.Fatalf("the bridge was not ready in 30 s: %d of %d children idle (%+v), cache connected %v, paused %v",
+				ps.Idle, cfg.SessionPool.MinConnections, ps, st.cacheConnected(), st.cache.Paused())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

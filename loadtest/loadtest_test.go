@@ -164,6 +164,20 @@ func serveEchoRelay(t *testing.T, h http.Handler, err error, stop func() error) 
 	return srv
 }
 
+// refusesNewline checks that the relay at url refuses a body of two lines
+// (one call is one line to the echo child) with 400.
+func refusesNewline(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader("two\nlines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a body with a newline got %d, want 400", resp.StatusCode)
+	}
+}
+
 // TestRelay checks the floor's relay end to end with its real echo child,
 // and that a wrong echo is caught.
 func TestRelay(t *testing.T) {
@@ -173,14 +187,7 @@ func TestRelay(t *testing.T) {
 	if res.requests == 0 || res.wrong != 0 {
 		t.Fatalf("relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
 	}
-	resp, err := http.Post(srv.URL, "application/json", strings.NewReader("two\nlines"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("a body with a newline got %d, want 400", resp.StatusCode)
-	}
+	refusesNewline(t, srv.URL)
 	if checkRelay(1, 2, []byte(`{"name":"echo","arguments":{"w":1,"i":3}}`)) == nil {
 		t.Error("checkRelay accepted another call's body")
 	}
@@ -195,14 +202,7 @@ func TestMuxRelay(t *testing.T) {
 	if res.requests < 500 || res.wrong != 0 {
 		t.Fatalf("multiplexing relay: %d requests, %d wrong, first failure: %v", res.requests, res.wrong, res.firstErr)
 	}
-	resp, err := http.Post(srv.URL, "application/json", strings.NewReader("two\nlines"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("a body with a newline got %d, want 400", resp.StatusCode)
-	}
+	refusesNewline(t, srv.URL)
 }
 
 // TestEcho checks the echo child's loop on lines longer than its buffer

@@ -50,7 +50,7 @@ func stdinOf(p *rawPipe) io.ReadCloser {
 // function that ends its use: the rawPipe is put back in blocking mode;
 // stdout itself is never closed.
 func stdout() (io.WriteCloser, func()) {
-	if p := rawStdio().out; p != nil && !p.isReleased() {
+	if p := rawStdio().out; p != nil && !p.releaseAsked.Load() {
 		return nopCloser{p}, p.release
 	}
 	return nopCloser{os.Stdout}, func() {}
@@ -87,10 +87,6 @@ func sameDescription(a, b int) bool {
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
-
-// kept holds files that newRawPipe made but could not use, whose
-// collection would close a descriptor still in use.
-var kept []*os.File
 
 // rawPipe is a pipe or socket set non-blocking, read and written with raw
 // system calls, waiting in the runtime's poller when it must. It is safe
@@ -129,12 +125,7 @@ func newRawPipe(fd int, name string) *rawPipe {
 	// NewFile sees the descriptor non-blocking and registers it with the
 	// poller.
 	nf := os.NewFile(uintptr(fd), name)
-	rc, err := nf.SyscallConn()
-	if err != nil {
-		syscall.SetNonblock(fd, false)
-		kept = append(kept, nf)
-		return nil
-	}
+	rc, _ := nf.SyscallConn() // fails only for a nil file
 	p := &rawPipe{f: nf, rc: rc, fd: fd}
 	p.readFn, p.writeFn = p.rawRead, p.rawWrite
 	return p
@@ -243,8 +234,6 @@ func (p *rawPipe) Close() error {
 	}
 	return err
 }
-
-func (p *rawPipe) isReleased() bool { return p.releaseAsked.Load() }
 
 // release puts a pipe that is not to be closed (stdout) back in blocking
 // mode, now if no write is under way, else once it is done (the write

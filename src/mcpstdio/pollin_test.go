@@ -205,27 +205,10 @@ func TestInlineRead(t *testing.T) {
 // connection is closed, and ctx's error when its ctx ends; a line over the
 // bound is errFrameTooLarge; the end of input is io.EOF.
 func TestInlineReadEnds(t *testing.T) {
-	wait := func(t *testing.T, c mcp.Connection, ctx context.Context, act func()) error {
-		t.Helper()
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.Read(ctx)
-			errc <- err
-		}()
-		time.Sleep(time.Millisecond) // Read parks
-		act()
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(5 * time.Second):
-			t.Fatal("Read still waiting 5 s later")
-			return nil
-		}
-	}
 	t.Run("close", func(t *testing.T) {
 		for range 20 {
 			c, _ := pipeConn(t, 0)
-			if err := wait(t, c, context.Background(), func() { c.Close() }); !errors.Is(err, io.EOF) {
+			if err := readDuring(t, c, context.Background(), time.Millisecond, func() { c.Close() }); !errors.Is(err, io.EOF) {
 				t.Fatalf("Read waiting at Close: %v, want io.EOF", err)
 			}
 		}
@@ -233,13 +216,13 @@ func TestInlineReadEnds(t *testing.T) {
 	t.Run("ctx", func(t *testing.T) {
 		c, _ := pipeConn(t, 0)
 		ctx, cancel := context.WithCancel(context.Background())
-		if err := wait(t, c, ctx, cancel); !errors.Is(err, context.Canceled) {
+		if err := readDuring(t, c, ctx, time.Millisecond, cancel); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Read whose ctx ended: %v, want context.Canceled", err)
 		}
 	})
 	t.Run("eof", func(t *testing.T) {
 		c, w := pipeConn(t, 0)
-		if err := wait(t, c, context.Background(), func() { w.Close() }); !errors.Is(err, io.EOF) {
+		if err := readDuring(t, c, context.Background(), time.Millisecond, func() { w.Close() }); !errors.Is(err, io.EOF) {
 			t.Fatalf("Read at the end of input: %v, want io.EOF", err)
 		}
 	})

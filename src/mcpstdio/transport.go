@@ -48,7 +48,7 @@ func (t *Transport) Connect(context.Context) (mcp.Connection, error) {
 	}
 	c := &conn{r: r, w: w, release: release, closed: make(chan struct{})}
 	if p, ok := r.(*rawPipe); ok {
-		c.inline, c.pipe = newFramer(p, limit), p
+		c.inline = newFramer(p, limit)
 		return c, nil
 	}
 	incoming := make(chan frame)
@@ -79,8 +79,7 @@ type conn struct {
 	// hand-off from a reading goroutine. Close, or ctx ending, interrupts
 	// a Read parked in the poller.
 	inline   *framer
-	pipe     *rawPipe
-	watchCtx context.Context // the ctx whose end interrupts pipe's reads
+	watchCtx context.Context // the ctx whose end interrupts r's reads
 	stopCtx  func() bool
 	queue    []jsonrpc.Message // the rest of the last batch read
 
@@ -225,7 +224,8 @@ func (c *conn) readInline(ctx context.Context) (json.RawMessage, error) {
 			c.stopCtx()
 		}
 		c.watchCtx = ctx
-		c.stopCtx = context.AfterFunc(ctx, func() { c.pipe.f.SetReadDeadline(time.Now()) })
+		pipe := c.r.(*rawPipe)
+		c.stopCtx = context.AfterFunc(ctx, func() { pipe.f.SetReadDeadline(time.Now()) })
 	}
 	raw, err := c.inline.next()
 	if err != nil {

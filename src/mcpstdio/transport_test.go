@@ -236,6 +236,36 @@ func mustID(t testing.TB, v any) jsonrpc.ID {
 	return id
 }
 
+// readDuring starts a Read of c with ctx, lets it wait for wait, runs act,
+// and returns the Read's error; the test fails if Read still waits 5 s
+// after act.
+func readDuring(t *testing.T, c mcp.Connection, ctx context.Context, wait time.Duration, act func()) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Read(ctx)
+		errc <- err
+	}()
+	time.Sleep(wait)
+	act()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still waiting 5 s later")
+		return nil
+	}
+}
+
+// closeConn is an act for readDuring: it closes c.
+func closeConn(t *testing.T, c mcp.Connection) func() {
+	return func() {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCloseEndsRead: Close returns a Read that waits for input that never
 // comes, and closes the input.
 func TestCloseEndsRead(t *testing.T) {
@@ -245,22 +275,8 @@ func TestCloseEndsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Read(context.Background())
-		errc <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, io.EOF) {
-			t.Errorf("Read after Close: %v, want io.EOF", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Read did not return after Close")
+	if err := readDuring(t, c, context.Background(), 10*time.Millisecond, closeConn(t, c)); !errors.Is(err, io.EOF) {
+		t.Errorf("Read after Close: %v, want io.EOF", err)
 	}
 	if _, err := w.Write([]byte("{}\n")); !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("writing to the closed input: %v, want io.ErrClosedPipe", err)
@@ -311,16 +327,7 @@ func TestReadAfterCloseIsEOF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.Read(context.Background())
-			errc <- err
-		}()
-		time.Sleep(time.Millisecond) // Read waits
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-errc; !errors.Is(err, io.EOF) {
+		if err := readDuring(t, c, context.Background(), time.Millisecond, closeConn(t, c)); !errors.Is(err, io.EOF) {
 			t.Fatalf("Read waiting at Close: %v, want io.EOF", err)
 		}
 		w.Close()

@@ -151,13 +151,9 @@ func (ix *index) fresh() bool {
 			return false
 		}
 	}
-	// After the counts: an event handled is counted under ix.mu, with
-	// stale already set if it makes the home stale.
-	if ix.stale.Load() {
-		return false
-	}
-	st := ix.ha.Status()
-	return !(st.Connected && !st.Since.Equal(ix.gen)) && ix.now().Sub(ix.h.loadedAt) <= ix.maxAge
+	// due reads stale after the counts: an event handled is counted under
+	// ix.mu, with stale already set if it makes the home stale.
+	return !ix.due(ix.ha.Status())
 }
 
 // noteFastView records a view that did not go through Run, for the idle
